@@ -217,7 +217,39 @@ LSGD_TEST(config, malformed_json_names_file_line_and_column)
 LSGD_TEST(config, missing_config_file_is_bad_input)
 {
     snprintf(cmd, sizeof cmd, "'%s' validate /nonexistent/cfg.json", lsgd_bin());
-    expect_input_error(cmd, "cannot read config '/nonexistent/cfg.json': No such file", NULL);
+    expect_input_error(cmd, "/nonexistent/cfg.json: cannot read config: No such file", NULL);
+}
+
+LSGD_TEST(config, a_fifo_directory_or_device_config_path_is_refused_as_not_a_regular_file)
+{
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/cfg.json", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkfifo '%s'", fifo);
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    /* a FIFO once blocked `lsgd validate` for ever; /dev/zero was read without end */
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), fifo);
+    expect_input_error(cmd, "cfg.json: cannot read config: it is a FIFO (named pipe); expected a "
+                            "regular file", NULL);
+    snprintf(cmd, sizeof cmd, "'%s' validate /dev/zero", lsgd_bin());
+    expect_input_error(cmd, "/dev/zero: cannot read config: it is a character device", NULL);
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), test_tmpdir());
+    expect_input_error(cmd, "cannot read config: it is a directory", NULL);
+}
+
+LSGD_TEST(config, malformed_json_quoting_binary_bytes_shows_them_escaped)
+{
+    const char *path = test_write_file(test_tmpdir(), "binary.json",
+                                       "{\"seed\": \x1b[2Jwipe}");
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), path);
+    test_output o = test_run(cmd, 30);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NULL(strchr(o.err, '\x1b'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "\\x1b"));
+    if (!strstr(o.err, "\\x1b"))
+        fprintf(stderr, "\n  stderr: %s\n", o.err);
+    test_output_free(&o);
 }
 
 LSGD_TEST(config, missing_required_key_is_named_with_its_place)
