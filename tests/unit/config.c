@@ -252,6 +252,44 @@ LSGD_TEST(config, malformed_json_quoting_binary_bytes_shows_them_escaped)
     test_output_free(&o);
 }
 
+LSGD_TEST(config, an_integral_real_for_an_integer_key_is_that_integer_for_every_reader)
+{
+    lsgd_error err;
+    /* "dim": 20.0 once gave 10 parameters (the model read integers only) */
+    json_t *cfg = load_text("{\"model\": {\"type\": \"quadratic\", \"dim\": 20.0}, "
+                            "\"workers\": 2.0, \"schedule\": {\"period\": 8.0}, "
+                            "\"algorithm\": {\"steps\": 1e3}}",
+                            NULL, 0, &err);
+    if (!cfg)
+        fprintf(stderr, "\n%s\n", err.message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const char *keys[] = {"model.dim", "workers", "schedule.period", "algorithm.steps"};
+    const long long want[] = {20, 2, 8, 1000};
+    for (int k = 0; k < 4; k++) {
+        const json_t *v = lsgd_config_get(cfg, keys[k]);
+        CU_ASSERT(json_is_integer(v) && json_integer_value(v) == want[k]);
+    }
+    json_decref(cfg);
+}
+
+LSGD_TEST(config, sizes_beyond_their_limits_are_refused_naming_the_key_and_the_limit)
+{
+    /* 4294967298 workers started 2 processes; steps 1e18 asked for 10^17 rounds */
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\"}, \"workers\": 4294967298}",
+                                    NULL),
+                       "bad.json: workers: 4294967298 is above lsgd's limit 1024", NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\"}, \"algorithm\": "
+                                    "{\"steps\": 1e18}}", NULL),
+                       "algorithm.steps: 1000000000000000000 is above lsgd's limit 1000000000",
+                       NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\", \"hidden\": [64, "
+                                    "1099511627776]}}", NULL),
+                       "model.hidden[1]: 1099511627776 is above lsgd's limit 67108864", NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"quadratic\", \"dim\": 1e12}}",
+                                    NULL),
+                       "model.dim: 1000000000000 is above lsgd's limit 67108864", NULL);
+}
+
 LSGD_TEST(config, missing_required_key_is_named_with_its_place)
 {
     expect_input_error(validate_cmd("{\"algorithm\": {\"steps\": 10}}", NULL),

@@ -277,7 +277,7 @@ static int check_and_complete(json_t *cfg, const char *path, lsgd_error *err)
     if (!schema)
         return LSGD_ERR_RUNTIME;
     if (gather_outer_params(cfg, err) || lsgd_schema_check(schema, schema, cfg, "", err) ||
-        check_cross_fields(cfg, err))
+        lsgd_config_check_limits(cfg, err) || check_cross_fields(cfg, err))
         return lsgd_error_prefix(err, "%s: ", path);
     json_t *output = json_object_get(cfg, "output");
     if (!json_object_get(output, "dir")) {
