@@ -36,13 +36,19 @@ static void expect_refused(const char *json, const char *key, size_t features, c
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, key));
 }
 
-static void expect_libsvm_refused(const char *file, const char *want)
+/* tests/data/<file> in `format` refused with "<its path><want>". */
+static void expect_file_refused(const char *format, const char *file, const char *want)
 {
     char json[4200], where[4300];
     const char *path = fixture(file);
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}", path);
+    snprintf(json, sizeof json, "{\"format\":\"%s\",\"path\":\"%s\"}", format, path);
     snprintf(where, sizeof where, "%s%s", path, want);
     expect_refused(json, "data.train", 0, where);
+}
+
+static void expect_libsvm_refused(const char *file, const char *want)
+{
+    expect_file_refused("libsvm", file, want);
 }
 
 LSGD_TEST(data_errors, libsvm_non_numeric_label_names_file_line_column)
@@ -654,17 +660,10 @@ LSGD_TEST(data_errors, csv_with_cr_only_or_crlf_line_endings_reads_one_sample_pe
 
 LSGD_TEST(data_errors, a_value_beyond_float_range_is_refused_at_its_column_and_a_denormal_is_read)
 {
-    char json[4300], want[4400];
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}",
-             fixture("value_beyond_float.svm"));
-    snprintf(want, sizeof want, "%s:2:6: value '1e39' is out of float range",
-             fixture("value_beyond_float.svm"));
-    expect_refused(json, "data.train", 0, want);
-    snprintf(json, sizeof json, "{\"format\":\"csv\",\"path\":\"%s\"}",
-             fixture("label_beyond_float.csv"));
-    snprintf(want, sizeof want, "%s:2:1: cell 0 '1e39' is out of float range",
-             fixture("label_beyond_float.csv"));
-    expect_refused(json, "data.train", 0, want);
+    expect_file_refused("libsvm", "value_beyond_float.svm",
+                        ":2:6: value '1e39' is out of float range");
+    expect_file_refused("csv", "label_beyond_float.csv",
+                        ":2:1: cell 0 '1e39' is out of float range");
     lsgd_dataset *set = load_fixture("libsvm", "denormal.svm"); /* 1e-320, 1e-40 */
     CU_ASSERT_PTR_NOT_NULL_FATAL(set);
     CU_ASSERT_EQUAL(set->n, 2);
@@ -675,24 +674,16 @@ LSGD_TEST(data_errors, a_value_beyond_float_range_is_refused_at_its_column_and_a
 
 LSGD_TEST(data_errors, a_nul_byte_is_refused_naming_its_line_and_column)
 {
-    char json[4300], want[4400];
-    snprintf(json, sizeof json, "{\"format\":\"csv\",\"path\":\"%s\"}", fixture("nul_byte.csv"));
-    snprintf(want, sizeof want, "%s:2:4: a NUL byte", fixture("nul_byte.csv"));
-    expect_refused(json, "data.train", 0, want);
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}", fixture("nul_byte.svm"));
-    snprintf(want, sizeof want, "%s:2:7: a NUL byte", fixture("nul_byte.svm"));
-    expect_refused(json, "data.train", 0, want);
+    expect_file_refused("csv", "nul_byte.csv", ":2:4: a NUL byte");
+    expect_file_refused("libsvm", "nul_byte.svm", ":2:7: a NUL byte");
 }
 
 LSGD_TEST(data_errors, bytes_of_a_binary_file_quoted_in_a_message_are_escaped_and_bounded)
 {
-    char json[4300], want[4400];
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}",
-             fixture("binary_label.svm"));
-    snprintf(want, sizeof want, "%s:2:1: label '\\x80\\xff\\x1b[2J\\x07' is not a number",
-             fixture("binary_label.svm"));
-    expect_refused(json, "data.train", 0, want);
-    char text[300] = "1,", *p = text + 2; /* a 200-byte cell is quoted as 40 and "..." */
+    expect_file_refused("libsvm", "binary_label.svm",
+                        ":2:1: label '\\x80\\xff\\x1b[2J\\x07' is not a number");
+    /* a 200-byte cell is quoted as its first 40 bytes and "..." */
+    char json[4300], text[300] = "1,", *p = text + 2;
     memset(p, 'x', 200);
     strcpy(p + 200, "\n");
     const char *path = test_write_file(test_tmpdir(), "wide.csv", text);
@@ -712,13 +703,8 @@ LSGD_TEST(data_errors, sizes_whose_product_wraps_or_passes_the_limits_are_refuse
     expect_refused("{\"format\":\"synthetic\",\"generator\":\"blobs\",\"n\":10,\"d\":2,"
                    "\"classes\":4294967298}",
                    "data.train", 0, "data.train.classes: 4294967298 is above lsgd's limit 256");
-    char want[4400];
-    snprintf(want, sizeof want, "%s:2:4: index 4294967290 beyond lsgd's limit of 67108864 features",
-             fixture("index_beyond_limit.svm"));
-    char json[4300];
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}",
-             fixture("index_beyond_limit.svm"));
-    expect_refused(json, "data.train", 0, want);
+    expect_libsvm_refused("index_beyond_limit.svm",
+                          ":2:4: index 4294967290 beyond lsgd's limit of 67108864 features");
 }
 
 LSGD_TEST(data_errors, idx_gzip_with_an_unknown_compression_method_is_refused_with_zlibs_reason)
@@ -799,8 +785,6 @@ LSGD_TEST(data_errors, every_data_reader_refuses_a_directory_fifo_or_device_as_n
 
 LSGD_TEST(data_errors, a_missing_data_file_names_the_working_directory_and_for_mnist_how_to_fetch_it)
 {
-    char cwd[4200], want[4400];
-    snprintf(cwd, sizeof cwd, "%s", test_tmpdir()); /* expect_validate_… runs there: a new one */
     expect_validate_refuses_train("libsvm", "no/such.svm",
                                   "no/such.svm: cannot read LIBSVM file: No such file or "
                                   "directory (a relative path is read from the working "
@@ -808,6 +792,4 @@ LSGD_TEST(data_errors, a_missing_data_file_names_the_working_directory_and_for_m
     expect_validate_refuses_train("idx", "data/mnist/train-images-idx3-ubyte",
                                   "/data/mnist/train-images-idx3-ubyte); fetch MNIST with "
                                   "tools/fetch-data mnist");
-    (void)cwd;
-    (void)want;
 }
