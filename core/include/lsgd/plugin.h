@@ -14,6 +14,16 @@
  *
  * Build a plugin with -fvisibility=hidden: LSGD_PLUGIN_EXPORT marks the
  * entry, nothing else leaves the .so.
+ *
+ * Return codes, for every op of every kind that returns an int: 0 is
+ * success and ANY other value is failure — the host never looks at err to
+ * decide.  On failure, fill err with lsgd_error_set: LSGD_ERR_INPUT for a
+ * bad parameter or input (the run exits 2), LSGD_ERR_RUNTIME for anything
+ * else (exit 1; a code the host does not know counts as runtime too).  A
+ * plugin that fails without a message still stops the run, with "<kind>
+ * plugin '<name>': <op> failed with code N and no message".  The host puts
+ * the plugin's name and the op in front of a message that does not start
+ * with the plugin's name.
  */
 #ifndef LSGD_PLUGIN_H
 #define LSGD_PLUGIN_H
