@@ -24,6 +24,13 @@
  * plugin '<name>': <op> failed with code N and no message".  The host puts
  * the plugin's name and the op in front of a message that does not start
  * with the plugin's name.
+ *
+ * Loading runs the library's constructors and lsgd_plugin_entry: they must
+ * not crash, block or exit.  `lsgd plugins check` and `lsgd run` (before
+ * it starts workers) load each plugin in a child process, so one that does
+ * is reported with the signal or exit status, its name and its .so, rather
+ * than taking lsgd down or passing for success; a worker that dies loading
+ * a plugin is reported naming the plugin.
  */
 #ifndef LSGD_PLUGIN_H
 #define LSGD_PLUGIN_H

@@ -34,4 +34,12 @@ typedef void (*lsgd_problem_fn)(void *ctx, const lsgd_error *problem);
 size_t lsgd_plugin_check(lsgd_loaded *out, const lsgd_manifest *manifest,
                          const char *const *provides, lsgd_problem_fn report, void *ctx);
 
+/* A process-wide watcher told just before a plugin's code first runs
+ * (loading 1: dlopen, its constructors, its entry) and when that load has
+ * ended (loading 0), whether it succeeded or not; NULL for none.  A worker
+ * started by `lsgd run` tells its launcher, so that a worker that dies
+ * meanwhile is reported naming the plugin (launcher.c). */
+typedef void (*lsgd_load_watcher)(const lsgd_manifest *manifest, int loading);
+void lsgd_plugin_watch_loads(lsgd_load_watcher watcher);
+
 #endif
