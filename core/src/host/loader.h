@@ -25,7 +25,8 @@ int lsgd_plugin_load(lsgd_loaded *out, const lsgd_manifest *manifest,
                      const char *const *provides, lsgd_error *err);
 void lsgd_plugin_unload(lsgd_loaded *loaded);
 
-/* The same checks, for `lsgd plugins check`: instead of stopping at the
+/* The same checks, for `lsgd plugins check` (through lsgd_plugin_probe,
+ * which runs them in a child process: probe.h): instead of stopping at the
  * first problem, report (not NULL) is called with each problem found, and
  * a problem skips only the checks that need what it found missing (a
  * missing library still has its manifest's `requires` checked).  Returns

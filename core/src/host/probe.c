@@ -150,44 +150,46 @@ static void report_end(const lsgd_manifest *m, int status, int timed_out, lsgd_p
     report(ctx, &problem);
 }
 
+/* The probe itself could not be made (no pipe, no fork): one problem. */
+static size_t report_cannot(const lsgd_manifest *m, const char *what, lsgd_problem_fn report,
+                            void *ctx)
+{
+    lsgd_error problem;
+    lsgd_error_set(&problem, LSGD_ERR_RUNTIME, "%s plugin '%s': cannot %s to load it apart: %s",
+                   lsgd_kind_name(m->kind), m->name, what, strerror(errno));
+    report(ctx, &problem);
+    return 1;
+}
+
 size_t lsgd_plugin_probe(lsgd_probe_result *out, const lsgd_manifest *manifest,
                          const char *const *provides, lsgd_problem_fn report, void *ctx)
 {
     memset(out, 0, sizeof *out);
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        lsgd_error problem;
-        lsgd_error_set(&problem, LSGD_ERR_RUNTIME, "%s plugin '%s': cannot make a pipe to load "
-                       "it apart: %s", lsgd_kind_name(manifest->kind), manifest->name,
-                       strerror(errno));
-        report(ctx, &problem);
-        return 1;
-    }
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return report_cannot(manifest, "make a pipe", report, ctx);
     fflush(NULL); /* the child must not write the parent's buffered output again */
     pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = e;
+        return report_cannot(manifest, "fork", report, ctx);
+    }
     if (child == 0) {
         close(fds[0]);
         probe_child(fds[1], manifest, provides);
     }
     close(fds[1]);
     probe_reader in = {0};
-    int timed_out = 0, status = 0;
-    if (child > 0) {
-        timed_out = read_until_closed(fds[0], &in, report, ctx) < 0;
-        if (timed_out)
-            kill(child, SIGKILL);
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
+    int status = 0;
+    int timed_out = read_until_closed(fds[0], &in, report, ctx) < 0;
+    if (timed_out)
+        kill(child, SIGKILL);
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     close(fds[0]);
-    if (child < 0) {
-        lsgd_error problem;
-        lsgd_error_set(&problem, LSGD_ERR_RUNTIME, "%s plugin '%s': cannot fork to load it "
-                       "apart: %s", lsgd_kind_name(manifest->kind), manifest->name,
-                       strerror(errno));
-        report(ctx, &problem);
-        return 1;
-    }
     if (in.done && !timed_out) {
         *out = in.result;
         return in.problems;

@@ -2,6 +2,7 @@
  * fake_transport.c — FAKE plugin for the host's tests: a transport for a
  * world of one rank (the mean of one model is itself) whose collectives
  * can be made to fail at compile time:
+ *   -DFAKE_NAME='"x"'         the name it claims ("faketransport")
  *   -DFAKE_OPEN_FAILS=3       open returns 3 and sets no message
  *   -DFAKE_ALLREDUCE_FAILS=3  allreduce_mean returns 3 and sets no message
  * Built by the tests into a temporary directory with a manifest beside it.
@@ -10,6 +11,9 @@
 
 #include "lsgd/transport.h"
 
+#ifndef FAKE_NAME
+#define FAKE_NAME "faketransport"
+#endif
 #ifndef FAKE_OPEN_FAILS
 #define FAKE_OPEN_FAILS LSGD_OK
 #endif
@@ -22,7 +26,7 @@ static int open_(void **self, const lsgd_params *params, const lsgd_transport_in
 {
     *self = NULL;
     if (info->world != 1)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "faketransport: serves a world of 1 only");
+        return lsgd_error_set(err, LSGD_ERR_INPUT, FAKE_NAME ": serves a world of 1 only");
     return FAKE_OPEN_FAILS;
 }
 
@@ -52,4 +56,4 @@ static const lsgd_transport_ops ops = {
     .barrier = barrier,
 };
 
-LSGD_PLUGIN(LSGD_KIND_TRANSPORT, "faketransport", "1.0.0", &ops);
+LSGD_PLUGIN(LSGD_KIND_TRANSPORT, FAKE_NAME, "1.0.0", &ops);
