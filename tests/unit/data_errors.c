@@ -707,24 +707,30 @@ LSGD_TEST(data_errors, sizes_whose_product_wraps_or_passes_the_limits_are_refuse
                           ":2:4: index 4294967290 beyond lsgd's limit of 67108864 features");
 }
 
+/* tests/data/idx/<images> with idx/two-labels refused with "<its path><want>". */
+static void expect_idx_images_refused(const char *images, const char *want)
+{
+    char img[4096], lab[4096], where[4400];
+    snprintf(img, sizeof img, "%s", fixture(images));
+    snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
+    snprintf(where, sizeof where, "%s%s", img, want);
+    expect_idx_refused(img, lab, where);
+}
+
 LSGD_TEST(data_errors, idx_gzip_with_an_unknown_compression_method_is_refused_with_zlibs_reason)
 {
     /* 1f 8b 8c ff: zlib's message was read after gzclose had freed it */
-    char img[4096], lab[4096], want[4400];
-    snprintf(img, sizeof img, "%s", fixture("idx/unknown-method.gz"));
-    snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
-    snprintf(want, sizeof want, "%s: byte 0: cannot decompress: unknown compression method", img);
-    expect_idx_refused(img, lab, want);
+    expect_idx_images_refused("idx/unknown-method.gz",
+                              ": byte 0: cannot decompress: unknown compression method");
 }
 
 LSGD_TEST(data_errors, idx_gzip_expanding_past_its_header_dimensions_is_refused)
 {
     /* 8 KB of gzip: a 2-image header, its 8 pixels, then 8 MiB of zeros */
-    char img[4096], lab[4096], want[4400];
-    snprintf(img, sizeof img, "%s", fixture("idx/overlong-images.gz"));
+    expect_idx_images_refused("idx/overlong-images.gz",
+                              ": byte 24: more data than the header's 2 images need");
+    char img[4096], lab[4096];
     snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
-    snprintf(want, sizeof want, "%s: byte 24: more data than the header's 2 images need", img);
-    expect_idx_refused(img, lab, want);
     snprintf(img, sizeof img, "%s", fixture("idx/two-images")); /* the control: loads */
     char json[8500];
     snprintf(json, sizeof json, "{\"format\":\"idx\",\"images\":\"%s\",\"labels\":\"%s\"}", img,
