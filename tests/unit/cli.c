@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "host/config.h"
 #include "host_fakes.h"
 
 static char cmd[16384];
@@ -95,6 +96,124 @@ LSGD_TEST(cli, worker_needs_a_rank_inside_its_world)
     expect_input_error(cmd, "--rank: expected a non-negative integer, got 'x'", NULL);
     snprintf(cmd, sizeof cmd, "'%s' worker '%s' --rank 0", lsgd_bin(), cfg);
     expect_input_error(cmd, "give both --rank and --world", NULL);
+}
+
+/* ---- choosing another plugin with --set ---------------------------------- */
+
+/* `lsgd validate --no-data --print` of a file under the source root with
+ * extra arguments: the completed config, or NULL (status and stderr kept). */
+static json_t *validate_print(test_output *o, const char *config, const char *extra)
+{
+    snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' validate --no-data --print '%s' %s",
+             test_root_dir(), lsgd_bin(), config, extra);
+    *o = test_run(cmd, 30);
+    if (o->status != 0)
+        fprintf(stderr, "\n  %s: %s", extra, o->err);
+    return json_loads(o->out, 0, NULL);
+}
+
+/* The README's example: the quickstart's adam params do not stop rmsprop. */
+LSGD_TEST(cli, set_scaling_plugin_on_the_quickstart_drops_the_files_adam_params_with_one_note)
+{
+    test_output o;
+    json_t *cfg = validate_print(&o, "examples/quickstart.json", "--set scaling.plugin=rmsprop");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(lsgd_config_string(cfg, "scaling.plugin", ""), "rmsprop");
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "scaling.params.beta1"));
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.rho", 0), 0.99, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: note: --set scaling.plugin=rmsprop: dropped "
+                                         "scaling.params beta1, beta2, eps from "
+                                         "examples/quickstart.json (given for 'adam')"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+/* Outer (whose params may be loose keys) and transport switch the same
+ * way; params given by --set before or after the switch stay. */
+LSGD_TEST(cli, a_plugin_switched_by_set_keeps_the_params_given_by_set_before_and_after_it)
+{
+    test_output o;
+    json_t *cfg = validate_print(&o, "tests/data/cli/plugins-with-params.json",
+                                 "--set outer.params.beta2=0.9 --set outer.plugin=adam "
+                                 "--set transport.plugin=zmq --set transport.params.frame_size=65536 "
+                                 "--set scaling.plugin=adam --set scaling.params.eps=0.001");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(lsgd_config_string(cfg, "outer.plugin", ""), "adam");
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "outer.params.beta2", 0), 0.9, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "outer.lr", 0), 0.7, 0); /* not a param */
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "outer.params.momentum"));
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "transport.params.frame_size", 0), 65536, 0);
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "transport.params.chunk_bytes"));
+    /* the same plugin again keeps the file's params, and says nothing */
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.beta1", 0), 0.8, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.eps", 0), 0.001, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--set outer.plugin=adam: dropped outer.params momentum"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--set transport.plugin=zmq: dropped transport.params "
+                                         "chunk_bytes"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+LSGD_TEST(cli, an_error_caused_by_a_set_names_the_set_instead_of_the_file)
+{
+    const char *file = "tests/data/cli/plugins-with-params.json";
+    struct { const char *sets, *says; } cases[] = {
+        {"--set algorithm.lr=-1", "lsgd: --set algorithm.lr=-1: algorithm.lr: -1 is below"},
+        {"--set scaling.plugin=rmsprob", "lsgd: --set scaling.plugin=rmsprob: scaling.plugin: "
+                                         "unknown scaling plugin 'rmsprob'"},
+        /* a rule across keys: both --set take part, the harmless one not */
+        {"--set algorithm.lr=0.5 --set schedule='{\"type\":\"increasing\",\"rounds\":8}' "
+         "--set algorithm.steps=4",
+         "lsgd: --set schedule={\"type\":\"increasing\",\"rounds\":8} with --set "
+         "algorithm.steps=4: schedule.rounds: 8 rounds is more than algorithm.steps 4"},
+        {"--set algorithm.lr=0.5 --set scaling.params.beta1=1",
+         "lsgd: --set scaling.params.beta1=1: scaling plugin 'adam': scaling.params.beta1: 1 "
+         "equals the maximum 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        test_output o;
+        json_t *cfg = validate_print(&o, file, cases[i].sets);
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i].says))
+            fprintf(stderr, "\n  %s: got %s", cases[i].sets, o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+        CU_ASSERT_PTR_NULL(strstr(o.err, file));
+        json_decref(cfg);
+        test_output_free(&o);
+    }
+    /* an error of the file itself still names the file */
+    const char *bad = test_write_file(test_tmpdir(), "bad.json",
+                                      "{\"model\": {\"type\": \"quadratic\"}, \"seeed\": 1}");
+    test_output o;
+    json_t *cfg = validate_print(&o, bad, "--set algorithm.lr=0.5");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "bad.json: unknown key 'seeed'"));
+    CU_ASSERT_PTR_NULL(strstr(o.err, "--set"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+/* `lsgd run` says the note once, not once more per worker it starts. */
+LSGD_TEST(cli, run_with_a_plugin_switched_by_set_notes_it_once_and_trains)
+{
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && LSGD_PLUGIN_PATH= '%s' run '%s' --set workers=2 --set "
+             "scaling.plugin=rmsprop --set output.progress=none --set output.dir=out",
+             test_tmpdir(), lsgd_bin(), test_root_path("tests/data/cli/plugins-with-params.json"));
+    test_output o = test_run(cmd, 60);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s%s", o.out, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "note: --set scaling.plugin=rmsprop: dropped"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "scaling rmsprop"));
+    test_output_free(&o);
 }
 
 /* Every manifest in the build's plugin directory, as kind/name/version. */

@@ -15,6 +15,7 @@
 
 #include "engine/worker.h"
 #include "host/config.h"
+#include "host/launcher.h"
 #include "host/suggest.h"
 
 /* Where a worker started by `lsgd run` says why it failed: the launcher's
@@ -156,12 +157,26 @@ void cli_args_free(cli_args *a)
     a->sets = NULL;
 }
 
+/* A note is said once per run: not by the workers `lsgd run` starts (it
+ * said it), nor by ranks above 0 under mpirun/srun (one terminal). */
+static int says_notes(void)
+{
+    int rank, world;
+    if (getenv("LSGD_REPORT_FD"))
+        return 0;
+    return !lsgd_launch_rank_from_env(&rank, &world) || rank == 0;
+}
+
 int cli_load_config(json_t **cfg, const cli_args *a)
 {
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (lsgd_config_load(cfg, a->positional[0], a->sets, a->n_sets, &err))
+    char notes[2048];
+    if (lsgd_config_load_noting(cfg, a->positional[0], a->sets, a->n_sets, notes, sizeof notes,
+                                &err))
         return cli_report(&err);
+    for (char *line = strtok(notes, "\n"); line && says_notes(); line = strtok(NULL, "\n"))
+        fprintf(stderr, "lsgd: note: %s\n", line);
     return 0;
 }
 
