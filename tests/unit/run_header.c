@@ -70,7 +70,7 @@ LSGD_TEST(run_header, names_config_model_workers_kernel_and_output_before_the_fi
     const char *first_round = strstr(o.out, "round 1/");
     CU_ASSERT_PTR_NOT_NULL_FATAL(first_round);
     /* softmax on 5 features and 4 classes: 5·4 weights + 4 biases */
-    const char *expected[] = {"lsgd: cfg.json -> out (run id ", "model softmax, 24 parameters",
+    const char *expected[] = {"lsgd: cfg.json -> out; run id ", "model softmax, 24 parameters",
                               "2 workers x shm", "local_sgd, 16 steps, batch 8, lr 0.1",
                               "schedule constant (period 8, 2 rounds)",
                               "scaling sgd (refresh local, state local)",

@@ -216,19 +216,26 @@ static int write_model(lsgd_run *run, lsgd_error *err)
     return rc;
 }
 
+/* One line (cut at "; " to fit a terminal). */
 static void print_summary(const lsgd_run *run)
 {
     double wall = lsgd_now() - run->wall_origin;
-    printf("lsgd: %llu rounds, %llu steps per worker, %d worker%s, %.1f s", 
-           (unsigned long long)run->round, (unsigned long long)run->step, run->world,
-           run->world == 1 ? "" : "s", wall);
-    if (isfinite(run->last_test_accuracy))
-        printf("; test accuracy %.2f%%", 100.0 * run->last_test_accuracy);
-    if (isfinite(run->last_test_loss))
-        printf(", test loss %.4g", run->last_test_loss);
-    if (isfinite(run->last_objective))
-        printf("; objective %.6g", run->last_objective);
-    printf("; model: %s/model.npy\n", run->set.out_dir);
+    char line[8192];
+    size_t n = 0;
+    n += (size_t)snprintf(line, sizeof line, "%llu rounds, %llu steps per worker, %d worker%s, %.1f s",
+                          (unsigned long long)run->round, (unsigned long long)run->step, run->world,
+                          run->world == 1 ? "" : "s", wall);
+    if (isfinite(run->last_test_accuracy) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "; test accuracy %.2f%%",
+                              100.0 * run->last_test_accuracy);
+    if (isfinite(run->last_test_loss) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%stest loss %.4g",
+                              isfinite(run->last_test_accuracy) ? ", " : "; ", run->last_test_loss);
+    if (isfinite(run->last_objective) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "; objective %.6g", run->last_objective);
+    if (n < sizeof line)
+        snprintf(line + n, sizeof line - n, "; model: %s/model.npy", run->set.out_dir);
+    lsgd_print_fitted(stdout, line, lsgd_terminal_columns(stdout));
     fflush(stdout);
 }
 
