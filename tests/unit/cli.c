@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "host/config.h"
@@ -213,6 +214,77 @@ LSGD_TEST(cli, run_with_a_plugin_switched_by_set_notes_it_once_and_trains)
     CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "note: --set scaling.plugin=rmsprop: dropped"));
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "scaling rmsprop"));
+    test_output_free(&o);
+}
+
+/* ---- validate checks what run checks ---------------------------------------- */
+
+/* `lsgd <command> tests/data/cli/blobs-4-workers.json <sets>` in a fresh
+ * directory (output.dir "out" there). */
+static test_output blobs_command(const char *dir, const char *command, const char *sets)
+{
+    snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' %s '%s' %s", dir, lsgd_bin(),
+             command, test_root_path("tests/data/cli/blobs-4-workers.json"), sets);
+    return test_run(cmd, 60);
+}
+
+LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_line_naming_the_key)
+{
+    struct { const char *sets, *says; } cases[] = {
+        {"--set outer.plugin=oasis",
+         "lsgd: outer.plugin: 'oasis' needs Hessian-vector products (its manifest requires "
+         "\"hvp\"), but the outer optimizer"},
+        {"--set transport.plugin=zmq --set transport.params.curve_server_key=none.public "
+         "--set transport.params.curve_secret_key=none.secret",
+         "lsgd: transport.params.curve_server_key: cannot read 'none.public' (No such file"},
+        {"--set algorithm.batch_size=32",
+         "lsgd: algorithm.batch_size: 32 is more than the 25 samples of worker 0's shard"},
+        {"--set metrics.max_margin=true", "lsgd: metrics.max_margin: needs a binary "
+                                          "classification training set"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *commands[] = {"validate", "run"};
+        for (size_t c = 0; c < 2; c++) {
+            char dir[1024], out[1100];
+            snprintf(dir, sizeof dir, "%s", test_tmpdir());
+            test_output o = blobs_command(dir, commands[c], cases[i].sets);
+            if (o.status != 2 || !strstr(o.err, cases[i].says))
+                fprintf(stderr, "\n  %s %s: status %d: %s", commands[c], cases[i].sets, o.status,
+                        o.err);
+            CU_ASSERT_EQUAL(o.status, 2);
+            CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+            snprintf(out, sizeof out, "%s/out", dir);
+            CU_ASSERT_NOT_EQUAL(access(out, F_OK), 0); /* refused before anything was made */
+            test_output_free(&o);
+        }
+    }
+    /* fixed, it passes: a batch of the shard's size, key files that are
+     * there (relative to the working directory; what they hold is the
+     * transport's to check when it opens) */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_write_file(dir, "run.public", "key");
+    test_write_file(dir, "run.secret", "key");
+    test_output o = blobs_command(dir, "validate", "--set algorithm.batch_size=25 "
+                                  "--set transport.plugin=zmq "
+                                  "--set transport.params.curve_server_key=run.public "
+                                  "--set transport.params.curve_secret_key=run.secret");
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    test_output_free(&o);
+}
+
+/* `lsgd validate --no-data` does what needs no data: the outer optimizer's
+ * needs are its manifest's. */
+LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an_hvp)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_output o = blobs_command(dir, "validate --no-data", "--set outer.plugin=oasis");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: outer.plugin: 'oasis' needs Hessian-vector"));
     test_output_free(&o);
 }
 

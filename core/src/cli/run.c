@@ -1,10 +1,11 @@
 /*
  * run.c — `lsgd run CONFIG [--set k=v]… [--resume]`: load and check the
- * config, make sure every plugin it names loads, then either be one worker
- * (under mpirun/srun or with LSGD_RANK/LSGD_WORLD) or, after loading the
- * data and building the model once here, start them all.  Checking here
- * first makes a broken plugin or a bad data file one message, not one per
- * worker, and leaves no output directory behind.
+ * config, make every check a worker makes before training (the one
+ * function `lsgd validate` calls: plugins loaded, their needs, data,
+ * shards, model), then either be one worker (under mpirun/srun or with
+ * LSGD_RANK/LSGD_WORLD; the data is then each worker's to load) or start
+ * them all.  Checking here first makes a broken plugin or a bad data file
+ * one message, not one per worker, and leaves no output directory behind.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -15,43 +16,8 @@
 #include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
-#include "host/loader.h"
 
 static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
-
-/* dlopen each plugin of the config once and check it against its manifest.
- * Whether the model offers "hvp" is the worker's to check. */
-static int preflight_plugin(const lsgd_registry *reg, const json_t *cfg, const char *section,
-                            int kind, lsgd_error *err)
-{
-    const char *name = lsgd_config_string(cfg, section, NULL);
-    if (!name)
-        return LSGD_OK;
-    static const char *const provides[] = {"hvp", "rng", NULL};
-    const lsgd_manifest *m;
-    lsgd_loaded loaded;
-    int rc = lsgd_registry_resolve(&m, reg, kind, name, section, err);
-    if (!rc)
-        rc = lsgd_plugin_load(&loaded, m, provides, err);
-    if (!rc)
-        lsgd_plugin_unload(&loaded);
-    return rc;
-}
-
-static int preflight(const json_t *cfg, lsgd_error *err)
-{
-    lsgd_registry reg;
-    int rc = lsgd_registry_discover(&reg, cfg, err);
-    if (rc)
-        return rc;
-    rc = preflight_plugin(&reg, cfg, "scaling.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "outer.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "transport.plugin", LSGD_KIND_TRANSPORT, err);
-    lsgd_registry_free(&reg);
-    return rc;
-}
 
 int lsgd_cli_run(int argc, char **argv)
 {
@@ -62,14 +28,13 @@ int lsgd_cli_run(int argc, char **argv)
         rc = cli_load_config(&cfg, &a);
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (!rc && preflight(cfg, &err))
+    /* one of several processes under mpirun/srun: each loads its own data */
+    int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
+    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1),
+                                     !one_of_many, &err)) {
         rc = cli_report(&err);
-    int rank, world;
-    if (!rc && lsgd_launch_rank_from_env(&rank, &world)) {
+    } else if (one_of_many) {
         rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume);
-    } else if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1), 1,
-                                            &err)) {
-        rc = cli_report(&err);
     } else if (!rc) {
         char self[PATH_MAX];
         if (!realpath("/proc/self/exe", self))

@@ -18,6 +18,9 @@
 #include "engine/run.h"
 #include "engine/worker.h"
 #include "io/atomic_file.h"
+#include "host/config.h"
+#include "host/loader.h"
+#include "host/params.h"
 #include "io/npy.h"
 
 volatile sig_atomic_t lsgd_interrupted;
@@ -29,6 +32,52 @@ static void on_signal(int sig)
 }
 
 /* ---- data ---- */
+
+/* The smallest shard the partition deals from the seed: its worker and
+ * its sample count. */
+static int smallest_shard(size_t *worker, size_t *n, const lsgd_run *run, lsgd_error *err)
+{
+    const lsgd_dataset *set = run->train;
+    size_t world = (size_t)run->world, classes = set->classes > 0 ? (size_t)set->classes : 0;
+    size_t *samples = malloc(world * sizeof *samples);
+    size_t *counts = malloc((classes ? world * classes : 1) * sizeof *counts);
+    int rc = samples && counts
+                 ? lsgd_partition_histograms(samples, counts, set,
+                                             lsgd_config_get(run->cfg, "data.partition"),
+                                             run->world, run->set.seed, err)
+                 : lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory");
+    *worker = 0;
+    for (size_t m = 1; !rc && m < world; m++)
+        *worker = samples[m] < samples[*worker] ? m : *worker;
+    *n = rc ? 0 : samples[*worker];
+    free(samples);
+    free(counts);
+    return rc;
+}
+
+/* Every worker's shard: not empty, and holding a whole minibatch when
+ * batches are drawn without replacement (local_gd takes the whole shard). */
+static int check_shards(const lsgd_run *run, lsgd_error *err)
+{
+    size_t worker, n;
+    if (smallest_shard(&worker, &n, run, err))
+        return err->code;
+    const char *type = lsgd_config_string(run->cfg, "data.partition.type", "iid");
+    if (n == 0)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "data.partition: the %s partition gives worker %zu of %d no "
+                              "samples of data.train (%zu); expected at least one each: use "
+                              "fewer workers or another partition",
+                              type, worker, run->world, run->train->n);
+    int minibatches = run->set.algorithm != LSGD_ALG_LOCAL_GD && !run->set.with_replacement;
+    if (minibatches && run->set.batch_size > n)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "algorithm.batch_size: %zu is more than the %zu samples of worker "
+                              "%zu's shard (%s partition of %zu samples over %d workers); "
+                              "expected at most %zu, or algorithm.sampling 'with_replacement'",
+                              run->set.batch_size, n, worker, type, run->train->n, run->world, n);
+    return LSGD_OK;
+}
 
 static int load_data(lsgd_run *run, lsgd_error *err)
 {
@@ -42,6 +91,8 @@ static int load_data(lsgd_run *run, lsgd_error *err)
                               "workers: %d workers but data.train (%s) has only %zu samples; "
                               "expected at most one worker per sample", run->world,
                               run->train->source, run->train->n);
+    if (check_shards(run, err))
+        return err->code;
     if (lsgd_partition(&run->shard, run->train, json_object_get(data, "partition"), run->rank,
                        run->world, run->set.seed, err))
         return err->code;
@@ -93,11 +144,73 @@ static json_t *plugin_config(const json_t *section, int loose_params)
                      params);
 }
 
-static int open_plugins(lsgd_run *run, lsgd_error *err)
+static int manifest_requires(const lsgd_manifest *m, const char *capability)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(m->requires, i, c)
+        if (json_is_string(c) && strcmp(json_string_value(c), capability) == 0)
+            return 1;
+    return 0;
+}
+
+/* What each plugin of the config needs, read from its manifest and then
+ * its library: loadable (dlopen, descriptor against manifest), Hessian-
+ * vector products only where there are some (the scaling's from the model
+ * when it is built, never the outer optimizer's), and the files its
+ * parameters name (with_files). */
+static int check_plugin_needs(const lsgd_run *run, int with_files, lsgd_error *err)
+{
+    static const struct { const char *section; int kind; } sections[] = {
+        {"scaling", LSGD_KIND_SCALING}, {"outer", LSGD_KIND_SCALING},
+        {"transport", LSGD_KIND_TRANSPORT}};
+    static const char *const provides[] = {"hvp", "rng", NULL};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s.plugin", sections[i].section);
+        const char *name = lsgd_config_string(run->cfg, key, NULL);
+        const lsgd_manifest *m;
+        if (!name)
+            continue;
+        if (lsgd_registry_resolve(&m, &run->registry, sections[i].kind, name, key, err))
+            return err->code;
+        int hvp = manifest_requires(m, "hvp"), outer = strcmp(sections[i].section, "outer") == 0;
+        if (hvp && outer)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "outer.plugin: '%s' needs Hessian-vector products (its manifest "
+                                  "requires \"hvp\"), but the outer optimizer steps on the "
+                                  "pseudo-gradient and has no model to take them from", name);
+        if (hvp && !outer && run->model && !run->model->ops->hvp)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "scaling.plugin: '%s' needs Hessian-vector products (its "
+                                  "manifest requires \"hvp\"), which model.type '%s' does not "
+                                  "provide", name, run->model->ops->type);
+        snprintf(key, sizeof key, "%s.params", sections[i].section);
+        if (with_files &&
+            lsgd_params_check_files(m, lsgd_config_get(run->cfg, key), key, err))
+            return err->code;
+        lsgd_loaded loaded;
+        if (lsgd_plugin_load(&loaded, m, provides, err))
+            return err->code;
+        lsgd_plugin_unload(&loaded);
+    }
+    return LSGD_OK;
+}
+
+static int open_registry(lsgd_run *run, lsgd_error *err)
 {
     if (lsgd_registry_discover(&run->registry, run->cfg, err))
         return err->code;
     run->has_registry = 1;
+    return LSGD_OK;
+}
+
+static int open_plugins(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->has_registry && open_registry(run, err))
+        return err->code;
+    if (check_plugin_needs(run, 1, err))
+        return err->code;
     const char *with_hvp[] = {"hvp", "rng", NULL}, *without_hvp[] = {"rng", NULL};
     const char *const *provides = run->model->ops->hvp ? with_hvp : without_hvp;
     json_t *scaling = json_object_get(run->cfg, "scaling");
@@ -337,6 +450,12 @@ int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_erro
     int rc = read_settings(run, err);
     if (!rc && with_data)
         rc = load_inputs(run, err);
+    if (!rc)
+        rc = open_registry(run, err);
+    if (!rc && with_data)
+        rc = open_plugins(run, err) || lsgd_report_check_margins(run, err) ? err->code : LSGD_OK;
+    else if (!rc)
+        rc = check_plugin_needs(run, 0, err);
     run_close(run);
     free(run);
     return rc;

@@ -80,7 +80,8 @@ static int bar_text(char *out, size_t cap, const lsgd_progress *p, uint64_t roun
 static int bar_cells(const lsgd_progress *p, int room, int len)
 {
     char typical[96];
-    int n = snprintf(typical, sizeof typical, "round %llu/%llu  loss 0.1234  acc 99.99%%  eta 00:00",
+    int n = snprintf(typical, sizeof typical,
+                     "round %llu/%llu  loss 0.1234  acc 99.99%%  eta 00:00",
                      (unsigned long long)p->rounds, (unsigned long long)p->rounds);
     int cells = room - 3 - (n > len ? n : len); /* "[", "] " */
     return cells > BAR_CELLS ? BAR_CELLS : cells < BAR_MIN_CELLS ? 0 : cells;
