@@ -288,6 +288,75 @@ LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an
     test_output_free(&o);
 }
 
+/* ---- workers by hand, many workers, start-up ---------------------------------- */
+
+/* Rank 1 starts a second after rank 0, which waits for it at rendezvous:
+ * rank 1 says when it joins and when it is done; rank 0's summary counts
+ * that wait as start-up. */
+LSGD_TEST(cli, worker_by_hand_above_rank_0_says_when_it_joins_and_is_done_and_start_up_is_counted)
+{
+    const char *dir = test_tmpdir();
+    const char *cfg = test_root_path("tests/data/cli/blobs-4-workers.json");
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && export LSGD_PLUGIN_PATH= && "
+             "'%s' worker '%s' --set workers=2 --rank 0 --world 2 > rank0.out & "
+             "sleep 1; cd '%s' && '%s' worker '%s' --set workers=2 --rank 1 --world 2 > rank1.out; "
+             "s=$?; wait $! && exit $s",
+             dir, lsgd_bin(), cfg, dir, lsgd_bin(), cfg);
+    test_output o = test_run(cmd, 60);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/rank1.out", dir);
+    char *rank1 = test_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/rank0.out", dir);
+    char *rank0 = test_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rank1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rank0);
+    CU_ASSERT_EQUAL(test_count_lines(rank1), 2);
+    CU_ASSERT_EQUAL(strncmp(rank1, "lsgd: rank 1 of 2 joined run cfg-", 33), 0);
+    const char *done = strstr(rank1, "\nlsgd: rank 1 of 2 done: 2 rounds, ");
+    CU_ASSERT_PTR_NOT_NULL(done);
+    CU_ASSERT(strstr(rank1, " over shm\n") != NULL && strstr(rank1, " over shm\n") < done);
+    const char *startup = strstr(rank0, "s (start-up ");
+    double waited = startup ? strtod(startup + 12, NULL) : 0;
+    if (waited < 0.9)
+        fprintf(stderr, "\n%s", rank0);
+    CU_ASSERT(waited >= 0.9 && waited < 30);
+    CU_ASSERT_PTR_NULL(strstr(rank0, "joined")); /* rank 0 has its header */
+    free(rank0);
+    free(rank1);
+}
+
+LSGD_TEST(cli, run_with_more_workers_than_online_cores_says_so_in_one_note)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CU_ASSERT_FATAL(cores >= 1);
+    if (cores > 16) { /* 17+ workers of a unit test would be a load test */
+        fprintf(stderr, "\n  skipped: %ld cores", cores);
+        return;
+    }
+    char sets[128];
+    snprintf(sets, sizeof sets, "--set workers=%ld", cores + 1);
+    test_output o = blobs_command(test_tmpdir(), "run", sets);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    char want[128];
+    snprintf(want, sizeof want, "lsgd: note: %ld workers on %ld online core", cores + 1, cores);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, " s (start-up "));
+    CU_ASSERT_PTR_NULL(strstr(o.out, "joined")); /* workers `lsgd run` starts say nothing */
+    test_output_free(&o);
+    o = blobs_command(test_tmpdir(), "run", "--set workers=1");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_STRING_EQUAL(o.err, "");
+    test_output_free(&o);
+}
+
 /* Every manifest in the build's plugin directory, as kind/name/version. */
 typedef struct built_plugin {
     char kind[32], name[64], version[32];

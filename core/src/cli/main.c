@@ -51,6 +51,7 @@ static int version(void)
 
 int main(int argc, char **argv)
 {
+    cli_mark_start();
     /* OpenBLAS picks its kernel when it is loaded: set the environment,
      * then start again so that it sees it. */
     if (lsgd_blas_prepare_env() == 1) {

@@ -8,8 +8,10 @@
  * one message, not one per worker, and leaves no output directory behind.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -18,6 +20,16 @@
 #include "host/launcher.h"
 
 static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
+
+/* Workers started here beyond the cores online take turns on them. */
+static void note_shared_cores(int workers)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && workers > cores)
+        fprintf(stderr, "lsgd: note: %d workers on %ld online core%s: they share the cores, so "
+                "each round takes longer than with a core per worker\n",
+                workers, cores, cores == 1 ? "" : "s");
+}
 
 int lsgd_cli_run(int argc, char **argv)
 {
@@ -34,8 +46,9 @@ int lsgd_cli_run(int argc, char **argv)
                                      !one_of_many, &err)) {
         rc = cli_report(&err);
     } else if (one_of_many) {
-        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume);
+        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, 0);
     } else if (!rc) {
+        note_shared_cores((int)lsgd_config_number(cfg, "workers", 1));
         char self[PATH_MAX];
         if (!realpath("/proc/self/exe", self))
             snprintf(self, sizeof self, "/proc/self/exe");

@@ -16,6 +16,8 @@ typedef struct lsgd_worker_args {
     const char *run_id;
     int resume;
     const char *config_path; /* for the run header and run.json; may be NULL */
+    double started;          /* lsgd_now() when the process started; 0: unknown */
+    int announce;            /* rank > 0 says on stdout when it joins and finishes */
 } lsgd_worker_args;
 
 /* cfg already loaded and checked by lsgd_config_load.  Returns 0, or the
