@@ -61,6 +61,26 @@ LSGD_TEST(cli, help_shows_every_synopsis_line_of_the_readme)
     free(readme);
 }
 
+/* What --help says of --set switching a plugin and of validate, the README
+ * says too (and the tests above hold the code to it). */
+LSGD_TEST(cli, help_and_readme_say_that_set_plugin_drops_params_and_validate_checks_as_run)
+{
+    char *readme = test_read_file(test_root_path("README.md"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(readme);
+    test_output o = lsgd("--help");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "--set SECTION.plugin=NAME drops the file's "
+                                         "SECTION.params"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "Choosing another plugin with `--set SECTION.plugin=NAME`"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "every check run makes before training"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "`validate` does every check `run` does before training, "
+                                          "by the same\n  function"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "a rank above 0 says when it joins and is done"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "a\n  rank above 0 prints one line on stdout when it has joined"));
+    test_output_free(&o);
+    free(readme);
+}
+
 LSGD_TEST(cli, version_names_the_release_abi_and_blas_kernel)
 {
     test_output o = lsgd("--version");
