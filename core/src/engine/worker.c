@@ -19,8 +19,8 @@
 #include "engine/worker.h"
 #include "io/atomic_file.h"
 #include "host/config.h"
-#include "host/loader.h"
 #include "host/params.h"
+#include "host/probe.h"
 #include "io/npy.h"
 
 volatile sig_atomic_t lsgd_interrupted;
@@ -154,12 +154,13 @@ static int manifest_requires(const lsgd_manifest *m, const char *capability)
     return 0;
 }
 
-/* What each plugin of the config needs, read from its manifest and then
- * its library: loadable (dlopen, descriptor against manifest), Hessian-
+/* What each plugin of the config needs, read from its manifest: Hessian-
  * vector products only where there are some (the scaling's from the model
- * when it is built, never the outer optimizer's), and the files its
- * parameters name (with_files). */
-static int check_plugin_needs(const lsgd_run *run, int with_files, lsgd_error *err)
+ * when it is built, never the outer optimizer's), the files its parameters
+ * name (with_files); with probe, its library loaded in a child process
+ * (host/probe: a plugin that crashes or exits while loading is reported,
+ * not fatal; descriptor against manifest). */
+static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, lsgd_error *err)
 {
     static const struct { const char *section; int kind; } sections[] = {
         {"scaling", LSGD_KIND_SCALING}, {"outer", LSGD_KIND_SCALING},
@@ -189,10 +190,8 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, lsgd_error *e
         if (with_files &&
             lsgd_params_check_files(m, lsgd_config_get(run->cfg, key), key, err))
             return err->code;
-        lsgd_loaded loaded;
-        if (lsgd_plugin_load(&loaded, m, provides, err))
+        if (probe && lsgd_plugin_probe_load(m, provides, err))
             return err->code;
-        lsgd_plugin_unload(&loaded);
     }
     return LSGD_OK;
 }
@@ -209,7 +208,7 @@ static int open_plugins(lsgd_run *run, lsgd_error *err)
 {
     if (!run->has_registry && open_registry(run, err))
         return err->code;
-    if (check_plugin_needs(run, 1, err))
+    if (check_plugin_needs(run, 1, 0, err)) /* loaded for real below */
         return err->code;
     const char *with_hvp[] = {"hvp", "rng", NULL}, *without_hvp[] = {"rng", NULL};
     const char *const *provides = run->model->ops->hvp ? with_hvp : without_hvp;
@@ -463,14 +462,14 @@ int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_erro
     run->cfg = cfg;
     run->world = world;
     int rc = read_settings(run, err);
-    if (!rc && with_data)
-        rc = load_inputs(run, err);
     if (!rc)
         rc = open_registry(run, err);
+    if (!rc) /* each library in a child before any is loaded here */
+        rc = check_plugin_needs(run, 0, 1, err);
+    if (!rc && with_data)
+        rc = load_inputs(run, err);
     if (!rc && with_data)
         rc = open_plugins(run, err) || lsgd_report_check_margins(run, err) ? err->code : LSGD_OK;
-    else if (!rc)
-        rc = check_plugin_needs(run, 0, err);
     run_close(run);
     free(run);
     return rc;
