@@ -21,14 +21,18 @@
 
 static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
 
-/* Workers started here beyond the cores online take turns on them. */
+/* Workers started here beyond the cores online take turns on them: said
+ * on stdout before the run's header (it is not an error; stderr keeps the
+ * one line of a failure). */
 static void note_shared_cores(int workers)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores > 0 && workers > cores)
-        fprintf(stderr, "lsgd: note: %d workers on %ld online core%s: they share the cores, so "
-                "each round takes longer than with a core per worker\n",
-                workers, cores, cores == 1 ? "" : "s");
+    if (cores > 0 && workers > cores) {
+        printf("lsgd: note: %d workers on %ld online core%s: they share the cores, so each "
+               "round takes longer than with a core per worker\n",
+               workers, cores, cores == 1 ? "" : "s");
+        fflush(stdout);
+    }
 }
 
 int lsgd_cli_run(int argc, char **argv)
