@@ -1,12 +1,15 @@
 /*
- * run.c — `lsgd run CONFIG [--set k=v]… [--resume]`: load and check the
- * config, make sure every plugin it names loads, then either be one worker
- * (under mpirun/srun or with LSGD_RANK/LSGD_WORLD) or, after loading the
- * data and building the model once here, start them all.  Checking here
- * first makes a broken plugin or a bad data file one message, not one per
+ * run.c — `lsgd run CONFIG [--set k=v]… [--resume | --force]`: load and
+ * check the config, make sure every plugin it names loads, then either be
+ * one worker (under mpirun/srun or with LSGD_RANK/LSGD_WORLD) or, after
+ * loading the data and building the model once here, claim the output
+ * directory (io/run_dir.h: locked for the whole run, its previous run kept
+ * unless --resume or --force) and start them all.  Checking here first
+ * makes a broken plugin or a bad data file one message, not one per
  * worker, and leaves no output directory behind.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +19,9 @@
 #include "host/config.h"
 #include "host/launcher.h"
 #include "host/loader.h"
+#include "io/run_dir.h"
 
-static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
+static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume | --force]";
 
 /* dlopen each plugin of the config once and check it against its manifest.
  * Whether the model offers "hvp" is the worker's to check. */
@@ -53,10 +57,39 @@ static int preflight(const json_t *cfg, lsgd_error *err)
     return rc;
 }
 
+/* Start the workers in a claimed output directory, the lock held (and
+ * inherited by them) until all have ended. */
+static int launch(const json_t *cfg, const cli_args *a, lsgd_error *err)
+{
+    const char *dir = lsgd_config_string(cfg, "output.dir", "runs/run");
+    int mode = a->resume ? LSGD_RUN_DIR_RESUME : a->force ? LSGD_RUN_DIR_FORCE : LSGD_RUN_DIR_NEW;
+    lsgd_run_dir claimed;
+    if (lsgd_run_dir_claim(&claimed, dir, mode, 1, err))
+        return err->code;
+    if (claimed.finished) {
+        lsgd_run_dir_release(&claimed);
+        printf("lsgd: the run in %s has finished (%s/model.npy); nothing to resume\n", dir, dir);
+        return LSGD_OK;
+    }
+    char self[PATH_MAX];
+    if (!realpath("/proc/self/exe", self))
+        snprintf(self, sizeof self, "/proc/self/exe");
+    lsgd_launch launch = {.config_path = a->positional[0],
+                          .sets = a->sets,
+                          .n_sets = a->n_sets,
+                          .resume = a->resume,
+                          .self_exe = self};
+    int rc = lsgd_launch_run(&launch, cfg, err);
+    lsgd_run_dir_release(&claimed);
+    if (rc && err->code == LSGD_OK)
+        err->code = rc;
+    return rc;
+}
+
 int lsgd_cli_run(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME, 1, usage);
+    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_FORCE, 1, usage);
     json_t *cfg = NULL;
     if (!rc)
         rc = cli_load_config(&cfg, &a);
@@ -66,25 +99,12 @@ int lsgd_cli_run(int argc, char **argv)
         rc = cli_report(&err);
     int rank, world;
     if (!rc && lsgd_launch_rank_from_env(&rank, &world)) {
-        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume);
+        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force);
     } else if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1), 1,
                                             &err)) {
         rc = cli_report(&err);
-    } else if (!rc) {
-        char self[PATH_MAX];
-        if (!realpath("/proc/self/exe", self))
-            snprintf(self, sizeof self, "/proc/self/exe");
-        lsgd_launch launch = {.config_path = a.positional[0],
-                              .sets = a.sets,
-                              .n_sets = a.n_sets,
-                              .resume = a.resume,
-                              .self_exe = self};
-        rc = lsgd_launch_run(&launch, cfg, &err);
-        if (rc) {
-            if (err.code == LSGD_OK)
-                err.code = rc;
-            rc = err.message[0] ? cli_report(&err) : rc;
-        }
+    } else if (!rc && launch(cfg, &a, &err)) {
+        rc = err.message[0] ? cli_report(&err) : err.code;
     }
     json_decref(cfg);
     cli_args_free(&a);

@@ -33,6 +33,7 @@
 #include "host/transport_host.h"
 #include "io/metrics.h"
 #include "io/progress.h"
+#include "io/run_dir.h"
 #include "lsgd/errors.h"
 #include "models/model.h"
 #include "util/rng.h"
@@ -167,6 +168,9 @@ typedef struct lsgd_run {
     double *local_margins; /* [world] rank 0's last per-worker cosines */
 
     /* outputs (rank 0) */
+    lsgd_run_dir dir;      /* output.dir, claimed by rank 0 unless its launcher did */
+    int has_dir;
+    int finished_before;   /* --resume of a run that had finished: nothing to do */
     lsgd_metrics metrics;
     int has_metrics;
     lsgd_progress progress;
@@ -179,6 +183,9 @@ typedef struct lsgd_run {
 extern volatile sig_atomic_t lsgd_interrupted;
 
 /* settings.c */
+/* cfg without output.* and run_id as canonical JSON text (sorted keys,
+ * compact; malloc'd): what a checkpoint keeps of the config that wrote it. */
+char *lsgd_settings_config_text(const json_t *cfg);
 int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err);
 int lsgd_settings_check(const lsgd_settings *s, const lsgd_schedule *schedule,
                         const json_t *cfg, lsgd_error *err);
