@@ -10,6 +10,7 @@
  * The runs are tests/data/outputs/small_run.json: 2 workers, 10 rounds,
  * a checkpoint every 2 rounds.
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,4 +338,35 @@ LSGD_TEST(checkpoints, a_resigned_record_length_past_the_end_is_refused_as_damag
     lsgd_ckpt c;
     CU_ASSERT_EQUAL(lsgd_ckpt_load(&c, path, &err), LSGD_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "damaged"));
+}
+
+/* ---- on by default, by the clock ---- */
+
+LSGD_TEST(checkpoints, checkpoints_are_on_by_default_every_60_seconds_of_wall_time)
+{
+    snprintf(cmd, sizeof cmd, "cd %s && '%s' validate tests/data/outputs/small_run.json --print"
+             " --no-data", test_root_dir(), lsgd_bin());
+    test_output o = test_run(cmd, 30);
+    CU_ASSERT_EQUAL(o.status, 0);
+    json_t *cfg = json_loads(o.out, 0, NULL);
+    json_t *seconds = json_object_get(json_object_get(cfg, "output"), "checkpoint_seconds");
+    CU_ASSERT_TRUE(json_is_number(seconds) && json_number_value(seconds) == 60);
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+LSGD_TEST(checkpoints, clock_checkpoints_fall_on_the_same_round_on_every_rank_and_resume_bitwise)
+{
+    const char *dir = test_tmpdir();
+    /* no checkpoint_every: the clock alone (every 1 ms here: each round) */
+    const char *clock = "--set output.checkpoint_every=0 --set output.checkpoint_seconds=0.001";
+    char extra[512];
+    snprintf(extra, sizeof extra, "%s", clock);
+    expect_status(run_small(dir, "LSGD_FAULT_STOP_AFTER_ROUND=7", extra), 1, "interrupted");
+    uint64_t r0 = round_of(ckpt(dir, 0, 0)), r1 = round_of(ckpt(dir, 1, 0));
+    CU_ASSERT(r0 > 0 && r0 == r1);
+    CU_ASSERT_EQUAL(round_of(ckpt(dir, 0, 1)), round_of(ckpt(dir, 1, 1)));
+    snprintf(extra, sizeof extra, "--resume %s", clock);
+    expect_status(run_small(dir, "", extra), 0, NULL);
+    ends_like_the_reference(dir);
 }

@@ -71,6 +71,7 @@ typedef struct lsgd_settings {
     int has_outer;
     double outer_lr;
     uint64_t eval_every, checkpoint_every;
+    double checkpoint_seconds; /* 0: by rounds only */
     int want_drift, want_max_margin, want_objective;
     const char *progress;
     char out_dir[4096];
@@ -86,6 +87,7 @@ enum lsgd_report_field {
     REPORT_TEST_LOSS_SUM, REPORT_TEST_CORRECT, REPORT_TEST_COUNT,
     REPORT_OBJECTIVE_SUM, REPORT_OBJECTIVE_COUNT,
     REPORT_LOCAL_MARGIN,
+    REPORT_CHECKPOINT_DUE, /* rank 0's clock says: checkpoint at the end of this round */
     REPORT_FIELDS
 };
 
@@ -176,6 +178,8 @@ typedef struct lsgd_run {
     lsgd_progress progress;
     double last_test_loss, last_test_accuracy, last_objective;
     uint64_t checkpoint_round; /* last checkpoint written or resumed from (0: none) */
+    double checkpoint_clock;   /* lsgd_now() at the start or the last checkpoint */
+    int checkpoint_due;        /* rank 0's clock said so in an average of this round */
     long metrics_resume_jsonl, metrics_resume_csv; /* rank 0: metrics bytes to keep */
 } lsgd_run;
 
@@ -208,6 +212,13 @@ int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err);
 int lsgd_run_header(lsgd_run *run, const char *config_path, int resume, lsgd_error *err);
 
 /* snapshot.c */
+/* Whether a checkpoint is due at the end of the round just completed:
+ * every output.checkpoint_every rounds, or when rank 0's clock said so
+ * (the same answer on every rank). */
+int lsgd_snapshot_due(const lsgd_run *run);
+/* Rank 0: 1 when output.checkpoint_seconds have passed since the last
+ * checkpoint (it rides to every rank in the next average), else 0. */
+float lsgd_snapshot_clock_says(const lsgd_run *run);
 int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err);
 int lsgd_snapshot_restore(lsgd_run *run, lsgd_error *err);
 /* "<dir>/checkpoint/rank-<r>.ckpt" */

@@ -123,6 +123,7 @@ int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err)
     s->outer_lr = number(cfg, "outer.lr", 1.0);
     s->eval_every = (uint64_t)number(cfg, "output.eval_every", 1);
     s->checkpoint_every = (uint64_t)number(cfg, "output.checkpoint_every", 0);
+    s->checkpoint_seconds = number(cfg, "output.checkpoint_seconds", 60);
     if (s->eval_every == 0)
         s->eval_every = 1;
     s->want_drift = boolean(cfg, "metrics.drift", 1);

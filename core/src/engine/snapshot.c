@@ -58,6 +58,19 @@ static void put_floats(lsgd_ckpt_writer *w, const char *name, const float *v, si
         lsgd_ckpt_put(w, name, v, n * sizeof *v);
 }
 
+int lsgd_snapshot_due(const lsgd_run *run)
+{
+    uint64_t every = run->set.checkpoint_every;
+    return run->round < run->schedule.rounds &&
+           ((every && run->round % every == 0) || run->checkpoint_due);
+}
+
+float lsgd_snapshot_clock_says(const lsgd_run *run)
+{
+    double seconds = run->set.checkpoint_seconds;
+    return seconds > 0 && lsgd_now() - run->checkpoint_clock >= seconds ? 1.0f : 0.0f;
+}
+
 /* Fault injection for tests (named so): LSGD_FAULT_CHECKPOINT_WRITE=R:K
  * makes rank R's checkpoint of round K fail as on a full disk, after the
  * current one was moved aside. */
@@ -146,6 +159,8 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     if (lsgd_ckpt_commit(&w, err))
         return err->code;
     run->checkpoint_round = run->round;
+    run->checkpoint_due = 0;
+    run->checkpoint_clock = lsgd_now();
     return LSGD_OK;
 }
 

@@ -304,7 +304,7 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
     if (lsgd_transport_open(&run->transport, &run->registry,
                             json_object_get(run->cfg, "transport"), &info, err))
         return lsgd_error_prefix(err, "worker %d: ", run->rank);
-    run->wall_origin = lsgd_now();
+    run->wall_origin = run->checkpoint_clock = lsgd_now();
     if (args->resume) {
         if (lsgd_snapshot_restore(run, err))
             return err->code;
