@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *const LSGD_METRICS_COLUMNS =
@@ -24,11 +25,25 @@ void lsgd_metrics_row_clear(lsgd_metrics_row *row)
     row->max_margin_cos = row->local_margin_cos = NAN;
 }
 
+/* Whether f holds at least keep bytes (a resume only ever cuts back). */
+static int holds(FILE *f, long keep)
+{
+    struct stat st;
+    return keep >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= keep;
+}
+
 static FILE *open_cut(const char *path, int resume, long keep, lsgd_error *err)
 {
     FILE *f = NULL;
     if (resume) {
         f = fopen(path, "r+b");
+        if (f && !holds(f, keep)) {
+            fclose(f);
+            lsgd_error_set(err, LSGD_ERR_INPUT,
+                           "cannot resume %s: it holds fewer than the %ld bytes the checkpoint "
+                           "recorded (replaced or cut since?)", path, keep);
+            return NULL;
+        }
         if (f && ftruncate(fileno(f), keep) == 0 && fseek(f, keep, SEEK_SET) == 0)
             return f;
         if (f)
