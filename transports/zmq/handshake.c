@@ -27,14 +27,25 @@ enum hello_verdict hello_read(hello *out, const wire_part *part, int parts, cons
     out->src = (int)h->src;
     out->run_id = part[2].data;
     out->run_id_len = part[2].size;
-    if (out->run_id_len != strlen(run_id) || memcmp(out->run_id, run_id, out->run_id_len) != 0)
-        snprintf(why, cap, "a rank %u of run '%.*s' is not part of run '%s'", h->src,
-                 (int)(out->run_id_len < 200 ? out->run_id_len : 200), out->run_id, run_id);
+    out->frame = (size_t)h->length;
+    out->other_run = out->run_id_len != strlen(run_id) ||
+                     memcmp(out->run_id, run_id, out->run_id_len) != 0;
+    if (out->other_run)
+        snprintf(why, cap,
+                 "rank %u of run '%.*s' is not part of rank 0's run: the configs differ (a rank "
+                 "started by hand takes a hash of its config as run id) or it belongs to another "
+                 "run; start every rank with the same config, or give them all one run id "
+                 "(config key run_id, or LSGD_RUN_ID)",
+                 h->src, (int)(out->run_id_len < 200 ? out->run_id_len : 200), out->run_id);
     else if (h->world != (uint32_t)world)
         snprintf(why, cap, "rank %u was started with world %u but run '%s' has world %d (rank 0)",
                  h->src, h->world, run_id, world);
     else if (out->src < 1 || out->src >= world)
         snprintf(why, cap, "rank %u is not a rank of world %d", h->src, world);
+    else if (h->length < FRAME_FLOATS_MIN || h->length > FRAME_FLOATS_MAX)
+        snprintf(why, cap, "rank %u sent a frame size of %llu floats, expected %u..%u (another "
+                 "lsgd version?)", h->src, (unsigned long long)h->length, FRAME_FLOATS_MIN,
+                 FRAME_FLOATS_MAX);
     else
         return HELLO_JOIN;
     return HELLO_REFUSE;

@@ -130,10 +130,21 @@ static void drain(void *sock, zmq_msg_t *msg)
     }
 }
 
-static void reject(const zt *z, int p, const char *op, const char *why)
+/* A flood of garbage is one line per peer socket, then a count at close. */
+static void reject(zt *z, int p, const char *op, const char *why)
 {
-    fprintf(stderr, "zmq rank %d: %s: rejected a frame on the socket of rank %d: %s\n", z->rank,
-            op, p, why);
+    if (z->rejected[p]++ == 0)
+        fprintf(stderr, "zmq rank %d: %s: rejected a frame on the socket of rank %d: %s (further "
+                        "frames rejected there are counted, not shown)\n", z->rank, op, p, why);
+}
+
+void report_rejected(const zt *z)
+{
+    for (int p = 0; p < z->world; p++)
+        if (z->rejected[p] > 1)
+            fprintf(stderr, "zmq rank %d: rejected %llu frames in all on the socket of rank %d "
+                            "(the first is shown above)\n",
+                    z->rank, (unsigned long long)z->rejected[p], p);
 }
 
 /* The expected frame from p has arrived: copy its payload into place, or

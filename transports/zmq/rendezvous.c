@@ -5,8 +5,9 @@
  * binds the `coordinator` ROUTER, the others connect a DEALER and say HELLO
  * (run id, world, rank, their endpoints).  Rank 0 refuses a peer of another
  * run or world size, and once all have joined sends everyone the table of
- * endpoints (WELCOME) with its frame size; each rank then connects one PUSH
- * socket to each peer.  One socket pair per ordered pair of ranks keeps each
+ * endpoints (WELCOME) with the run's frame size (the smallest of all ranks':
+ * no rank accepts a message part larger than its own); each rank then
+ * connects one PUSH socket to each peer.  One socket pair per ordered pair of ranks keeps each
  * peer's frames in order.  What the messages say is read in handshake.c;
  * this file owns the sockets and the deadlines.
  */
@@ -71,6 +72,9 @@ static int bind_data_endpoints(zt *z, lsgd_error *err)
          * call (the sender's queue is unbounded: it never blocks).  With
          * CURVE, libzmq 4.3 delivers nothing through a queue of 1: 2. */
         set_int(z->in[p], ZMQ_RCVHWM, z->curve ? 2 : 1);
+        /* no frame part is larger than this rank's frame_size (the run's
+         * frame is the smallest of all ranks'), an ABORT's text is smaller */
+        set_max_message(z->in[p], (int64_t)(z->frame * sizeof(float)));
         curve_server(z, z->in[p]);
         if (zmq_bind(z->in[p], want) != 0)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -92,9 +96,11 @@ typedef struct joiner {
     size_t identity_len;
 } joiner;
 
-static void refuse(zt *z, void *router, zmq_msg_t *identity, const char *reason)
+/* The answer to a refused HELLO: its own run id hash back, nothing of this run's. */
+static void refuse(zt *z, void *router, zmq_msg_t *identity, const hello *hi, const char *reason)
 {
     frame_header h = header(z, FRAME_REFUSE, 0, 0, 0);
+    h.run_hash = hi->h.run_hash;
     zmq_send(router, zmq_msg_data(identity), zmq_msg_size(identity), ZMQ_SNDMORE);
     zmq_send(router, &h, sizeof h, ZMQ_SNDMORE);
     zmq_send(router, reason, strlen(reason), 0);
@@ -139,10 +145,17 @@ static void coordinator_message(zt *z, void *router, joiner *who, endpoint_line 
     if (verdict == HELLO_JOIN)
         check_joiner(z, who, table, &hi, view, peer, why, sizeof why);
     if (why[0]) {
-        fprintf(stderr, "zmq rank 0: rendezvous: refused %s: %s\n", peer ? peer : "a peer", why);
-        snprintf(refused, refused_cap, "%s", why);
-        refuse(z, router, &part[0], why);
+        /* this rank's own lines may name its run id; the answer does not */
+        char mine[RUN_ID_MAX + 32] = "";
+        if (hi.other_run)
+            snprintf(mine, sizeof mine, " (rank 0's run is '%s')", z->run_id);
+        fprintf(stderr, "zmq rank 0: rendezvous: refused %s: %s%s\n", peer ? peer : "a peer", why,
+                mine);
+        snprintf(refused, refused_cap, "%s%s", why, mine);
+        refuse(z, router, &part[0], &hi, why);
     } else if (zmq_msg_size(&part[0]) <= sizeof who[hi.src].identity) {
+        if (hi.frame < z->frame) /* every rank can take the run's frames */
+            z->frame = hi.frame;
         who[hi.src].joined = 1;
         who[hi.src].identity_len = zmq_msg_size(&part[0]);
         memcpy(who[hi.src].identity, zmq_msg_data(&part[0]), who[hi.src].identity_len);
@@ -158,7 +171,7 @@ static int welcome_all(zt *z, void *router, const joiner *who, endpoint_line *ta
     if (!text)
         return -1;
     size_t len = join_lines(text, cap, table, M * M);
-    frame_header h = header(z, FRAME_WELCOME, 0, 0, z->frame); /* rank 0's frame size for all */
+    frame_header h = header(z, FRAME_WELCOME, 0, 0, z->frame); /* the smallest of all ranks' */
     for (int p = 1; p < M; p++) {
         zmq_send(router, who[p].identity, who[p].identity_len, ZMQ_SNDMORE);
         zmq_send(router, &h, sizeof h, ZMQ_SNDMORE);
@@ -184,6 +197,7 @@ static int rendezvous_coordinator(zt *z, endpoint_line *table, lsgd_error *err)
 {
     int M = z->world, rc = LSGD_OK;
     void *router = new_socket(z, ZMQ_ROUTER);
+    set_max_message(router, HELLO_PART_MAX);
     curve_server(z, router);
     set_int(router, ZMQ_ROUTER_MANDATORY, 0);
     if (zmq_bind(router, z->coordinator) != 0) {
@@ -201,7 +215,7 @@ static int rendezvous_coordinator(zt *z, endpoint_line *table, lsgd_error *err)
         advertise(table[p], host);
     }
     joiner *who = calloc((size_t)M, sizeof *who);
-    char refused[512] = "";
+    char refused[800] = "";
     double deadline = now_s() + z->timeout_s;
     for (;;) {
         int joined = 1;
@@ -259,6 +273,14 @@ static int read_reply(zt *z, void *dealer, endpoint_line *table, lsgd_error *err
                             z->rank, (int)(r.body_len < 600 ? r.body_len : 600), r.body);
         break;
     case REPLY_WELCOME:
+        if (r.frame > z->frame) { /* its data sockets would drop such frames */
+            rc = lsgd_error_set(err, LSGD_ERR_INPUT,
+                                "zmq rank %d: rendezvous: rank 0 at %s cuts frames of %zu bytes, "
+                                "more than this rank's transport.params.frame_size %zu (another "
+                                "lsgd version?)", z->rank, z->coordinator,
+                                r.frame * sizeof(float), z->frame * sizeof(float));
+            break;
+        }
         z->frame = r.frame; /* frames are cut alike on every rank */
         rc = LSGD_OK;
         break;
@@ -274,6 +296,8 @@ static int read_reply(zt *z, void *dealer, endpoint_line *table, lsgd_error *err
 static int rendezvous_join(zt *z, endpoint_line *table, lsgd_error *err)
 {
     void *dealer = new_socket(z, ZMQ_DEALER);
+    /* the largest answer is the WELCOME's table of M·M endpoints */
+    set_max_message(dealer, (int64_t)z->world * z->world * ENDPOINT_MAX + LSGD_ERROR_MAX);
     curve_client(z, dealer);
     int rc = LSGD_OK;
     if (zmq_connect(dealer, z->coordinator) != 0) {
@@ -285,7 +309,7 @@ static int rendezvous_join(zt *z, endpoint_line *table, lsgd_error *err)
     }
     char text[MAX_WORLD * ENDPOINT_MAX];
     size_t len = join_lines(text, sizeof text, (const endpoint_line *)z->endpoint, z->world);
-    frame_header h = header(z, FRAME_HELLO, 0, 0, 0);
+    frame_header h = header(z, FRAME_HELLO, 0, 0, z->frame); /* the largest frame it takes */
     zmq_send(dealer, &h, sizeof h, ZMQ_SNDMORE);
     zmq_send(dealer, z->run_id, strlen(z->run_id), ZMQ_SNDMORE);
     zmq_send(dealer, text, len, 0);

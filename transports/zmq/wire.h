@@ -9,9 +9,12 @@
  * Every message on the wire starts with a frame_header (48 bytes, host byte
  * order, no padding), then its payload as a second part:
  *   data frames     header + floats [offset, offset + length) of the vector
- *   HELLO           rank → rank 0: [header][run id][endpoints, one line per rank]
- *   WELCOME         rank 0 → rank: [header (length: the run's frame)][table, M·M lines]
- *   REFUSE, ABORT   [header][why, text]
+ *   HELLO           rank → rank 0: [header (length: its frame_size, in floats)][run id]
+ *                   [endpoints, one line per rank]
+ *   WELCOME         rank 0 → rank: [header (length: the run's frame, the smallest of
+ *                   all ranks')][table, M·M lines]
+ *   REFUSE, ABORT   [header][why, text]; a REFUSE carries the refused rank's own run
+ *                   id hash, so that nothing of the run leaks to a stranger
  * (the coordinator's ROUTER adds the peer's identity in front).
  */
 #ifndef LSGD_ZMQ_WIRE_H
@@ -27,6 +30,9 @@
 #define RUN_ID_MAX 256            /* with its NUL */
 #define FRAME_FLOATS_MIN 1024     /* the frame_size range of zmq.json, in floats */
 #define FRAME_FLOATS_MAX (64u << 20)
+/* The largest part of a legitimate rendezvous message a coordinator reads:
+ * a HELLO's endpoint list, one line per rank of the largest world. */
+#define HELLO_PART_MAX ((int64_t)MAX_WORLD * ENDPOINT_MAX)
 
 enum frame_type {
     FRAME_HELLO = 1,   /* rank → coordinator: run id, endpoints */
@@ -95,10 +101,13 @@ typedef struct hello {
     int src;
     const char *run_id; /* not NUL-terminated */
     size_t run_id_len;
+    size_t frame;       /* its frame_size, in floats */
+    int other_run;      /* REFUSE: its run id is not rank 0's */
 } hello;
 
-/* Read a HELLO against rank 0's run (run_id, world): header, run id, world
- * and rank.  why[cap] says what is wrong for REJECT and REFUSE. */
+/* Read a HELLO against rank 0's run (run_id, world): header, run id, world,
+ * rank and frame size.  why[cap] says what is wrong for REJECT and REFUSE;
+ * a REFUSE's why is sent to the peer and never holds rank 0's run id. */
 enum hello_verdict hello_read(hello *out, const wire_part *part, int parts, const char *run_id,
                               int world, char *why, size_t cap);
 /* The endpoints of a joining rank src into row[world]: 0, or -1 with why. */

@@ -45,6 +45,12 @@ void *new_socket(zt *z, int type)
     return s;
 }
 
+void set_max_message(void *sock, int64_t bytes)
+{
+    int64_t wire = bytes + 64; /* CURVE: "\x07MESSAGE", nonce, MAC and flags are 33 bytes */
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &wire, sizeof wire);
+}
+
 void close_socket(void **sock)
 {
     if (*sock) {
@@ -60,6 +66,7 @@ static void zmq_close_transport(void *self)
     zt *z = self;
     if (!z)
         return;
+    report_rejected(z);
     for (int p = 0; p < z->world; p++) {
         if (z->out[p] && z->failed) /* the aborts get a moment, a dead peer no more */
             set_int(z->out[p], ZMQ_LINGER, 200);

@@ -50,6 +50,8 @@ typedef struct zt {
     int zap_started;
     volatile int zap_stop;
 
+    uint64_t rejected[MAX_WORLD]; /* frames rejected on in[p]: the first is shown, all counted */
+
     uint32_t round;
     _Atomic long in_flight[MAX_WORLD]; /* zero-copy payloads to p zmq has not released yet */
     int failed;                /* a call failed: close without lingering */
@@ -67,6 +69,11 @@ void set_int(void *sock, int option, int value);
 /* A socket with bounded linger and unlimited queues (sends never block). */
 void *new_socket(zt *z, int type);
 void close_socket(void **sock);
+/* A peer that sends a message part larger than `bytes` (plus what a CURVE
+ * envelope adds on the wire) is disconnected by libzmq as soon as the
+ * part's size arrives, before anything is allocated.  Set before
+ * bind/connect: a listener copies the options it was bound with. */
+void set_max_message(void *sock, int64_t bytes);
 
 /* ---- curve.c ---- */
 
@@ -125,6 +132,8 @@ int run_phase(zt *z, phase *ph, lsgd_error *err);
 /* The end of every collective: on failure tell the peers (ABORT); wait
  * until zmq has released every payload; next round. */
 int finish_op(zt *z, const char *op, int rc, lsgd_error *err);
+/* One line per peer socket that rejected more than one frame: how many. */
+void report_rejected(const zt *z);
 
 /* ---- collectives.c ---- */
 
