@@ -467,9 +467,11 @@ static void remove_stale_segments(const shm *s)
     struct dirent *e;
     while (d && (e = readdir(d))) {
         char name[SHM_NAME_MAX];
-        if (strncmp(e->d_name, "lsgd-", 5) != 0 || strlen(e->d_name) + 2 > sizeof name)
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "lsgd-", 5) != 0 || len + 2 > sizeof name)
             continue;
-        snprintf(name, sizeof name, "/%s", e->d_name);
+        name[0] = '/';
+        memcpy(name + 1, e->d_name, len + 1);
         if (strcmp(name, s->name) == 0) /* this run's own: create_segment decides */
             continue;
         pid_t owner = segment_owner(name);
