@@ -164,18 +164,28 @@ LSGD_TEST(shm, a_hand_started_rank_killed_while_it_waits_leaves_a_segment_the_ne
     test_output_free(&o);
 }
 
+/* A run of its own id (2 ranks: open, barrier) in dir: rank 0's stderr
+ * (malloc'd), or NULL when a rank failed. */
+static char *another_run_opens(const char *dir, const char *tag)
+{
+    peer_run run;
+    peer_spawn(&run, "shm", 2, 2, peer_run_id("shm", tag), "{\"timeout_s\": 10}", "open_only",
+               dir, 20);
+    char *err0 = peer_failed_ranks(&run, "shm") == 0 ? strdup(run.err[0]) : NULL;
+    peer_run_free(&run);
+    return err0;
+}
+
 LSGD_TEST(shm, a_segment_whose_rank_0_died_is_removed_when_a_run_of_another_id_opens)
 {
     const char *dir = test_tmpdir(), *stale = peer_run_id("shm", "stale-other");
     CU_ASSERT_FATAL(kill_a_waiting_rank_0(stale, dir));
     CU_ASSERT_EQUAL_FATAL(peer_shm_leftover(stale), 1);
-    peer_run run;
-    peer_spawn(&run, "shm", 2, 2, peer_run_id("shm", "sweeper"), "{\"timeout_s\": 10}",
-               "open_only", dir, 20);
-    CU_ASSERT_EQUAL(peer_failed_ranks(&run, "shm"), 0);
+    char *err0 = another_run_opens(dir, "sweeper");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err0);
     CU_ASSERT_EQUAL(peer_shm_leftover(stale), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(run.err[0], "left behind by a run whose rank 0"));
-    peer_run_free(&run);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err0, "left behind by a run whose rank 0"));
+    free(err0);
 }
 
 LSGD_TEST(shm, a_segment_whose_rank_0_lives_is_left_alone_by_other_runs)
@@ -186,12 +196,10 @@ LSGD_TEST(shm, a_segment_whose_rank_0_lives_is_left_alone_by_other_runs)
     for (int i = 0; i < 200 && !peer_shm_leftover(live); i++)
         usleep(20000);
     CU_ASSERT_EQUAL_FATAL(peer_shm_leftover(live), 1);
-    peer_run run;
-    peer_spawn(&run, "shm", 2, 2, peer_run_id("shm", "neighbour"), "{\"timeout_s\": 10}",
-               "open_only", d2, 20);
-    CU_ASSERT_EQUAL(peer_failed_ranks(&run, "shm"), 0);
+    char *err0 = another_run_opens(d2, "neighbour");
+    CU_ASSERT_PTR_NOT_NULL(err0);
     CU_ASSERT_EQUAL(peer_shm_leftover(live), 1);
-    peer_run_free(&run);
+    free(err0);
     int late = peer_start("shm", 1, 2, live, "{\"timeout_s\": 5}", "open_only", dir);
     char *e0, *e1;
     CU_ASSERT_EQUAL(peer_wait(late, dir, 1, 20, &e1), 0);
