@@ -100,6 +100,27 @@ typedef struct lsgd_plugin {
 typedef const lsgd_plugin *(*lsgd_plugin_entry_fn)(void);
 
 /*
+ * Growing a table at the end.  Every table lsgd passes across the ABI
+ * (the descriptor, lsgd_scaling_ops, lsgd_transport_ops, lsgd_params,
+ * lsgd_scaling_ctx, lsgd_transport_info) begins with struct_size, the
+ * sizeof the table had where it was built.  A field lies in the table when
+ * struct_size reaches its end, LSGD_FIELD_END(type, field); an op is
+ * present when, in addition, its pointer is not NULL:
+ *
+ *     if (LSGD_HAS_OP(ops, lsgd_scaling_ops, range))
+ *         ops->range(self, state, clock, &lo, &hi);
+ *
+ * The host tests every optional op this way and nothing else, so a table
+ * built against an older header, whose struct_size stops before a field
+ * added since, is a table without that op; the pointer past struct_size
+ * is never read.  Plugins may use it on the host's tables the same way.
+ */
+#define LSGD_FIELD_END(type, field) (offsetof(type, field) + sizeof(((const type *)0)->field))
+
+#define LSGD_HAS_OP(ops, type, field) \
+    ((ops)->struct_size >= LSGD_FIELD_END(type, field) && (ops)->field != NULL)
+
+/*
  * The descriptor and the entry point of a plugin, written once at the end
  * of its .c file:
  *

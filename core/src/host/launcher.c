@@ -292,7 +292,7 @@ static void clean_transport(const json_t *cfg, const char *run_id)
                               "transport.plugin", &err) == LSGD_OK &&
         lsgd_plugin_load(&loaded, manifest, provides, &err) == LSGD_OK) {
         const lsgd_plugin *p = loaded.plugin;
-        if (p->struct_size >= sizeof *p && p->get_extension) {
+        if (LSGD_HAS_OP(p, lsgd_plugin, get_extension)) {
             lsgd_transport_cleanup_fn cleanup =
                 (lsgd_transport_cleanup_fn)p->get_extension(LSGD_EXT_TRANSPORT_CLEANUP);
             if (cleanup)
