@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "host/loader.h"
@@ -421,4 +422,36 @@ LSGD_TEST(host_loader, a_transport_table_ending_at_barrier_loads_and_its_ops_pas
                                  "-DFAKE_OPS_SIZE='LSGD_FIELD_END(lsgd_transport_ops, barrier)'",
                                  &bytes), LSGD_OK);
     CU_ASSERT_EQUAL(bytes, 0);
+}
+
+LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
+{
+    HOST_TMPDIR(dir);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", "slow.so",
+                                     "-DFAKE_NAME='\"slow\"' -DFAKE_SLOW_ALLREDUCE "
+                                     "-DFAKE_BYTES_SENT=12345"), 0);
+    lsgd_manifest m;
+    lsgd_loaded loaded;
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(load(&loaded, &m, fake_transport_manifest(dir, "slow.json", "slow",
+                                                                    "slow.so"), &err), LSGD_OK);
+    json_t *none = json_object();
+    lsgd_params view;
+    lsgd_params_view(&view, none);
+    lsgd_transport *t;
+    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&t, loaded.plugin, &view, NULL,
+                                                     &world_of_one, &err), LSGD_OK);
+    float x[3] = {1, 2, 3};
+    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(t, x, 3, &err), LSGD_OK);
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* the helper is inside it now */
+    lsgd_transport_stats stats;
+    lsgd_transport_stats_get(t, &stats);
+    CU_ASSERT_NOT_EQUAL(stats.bytes_sent, 666);
+    CU_ASSERT_EQUAL(lsgd_transport_wait(t, &err), LSGD_OK);
+    lsgd_transport_stats_get(t, &stats);
+    CU_ASSERT_EQUAL(stats.bytes_sent, 12345);
+    lsgd_transport_close(t);
+    json_decref(none);
+    lsgd_plugin_unload(&loaded);
+    lsgd_manifest_free(&m);
 }

@@ -33,6 +33,7 @@ struct lsgd_transport {
     lsgd_params *params;
 
     lsgd_transport_stats stats;
+    uint64_t plugin_bytes;        /* bytes_sent when last asked */
 
     /* Non-blocking average: the plugin's own, or allreduce_mean on `helper`. */
     lsgd_request *native;         /* outstanding native request */
@@ -376,11 +377,21 @@ int lsgd_transport_wait(lsgd_transport *t, lsgd_error *err)
     return rc;
 }
 
-void lsgd_transport_stats_get(const lsgd_transport *t, lsgd_transport_stats *out)
+/* While the helper thread is inside allreduce_mean the plugin is busy:
+ * no op of it is called then (lsgd/transport.h), bytes_sent included. */
+static int helper_busy(const lsgd_transport *t)
+{
+    return t->posted && !t->native;
+}
+
+void lsgd_transport_stats_get(lsgd_transport *t, lsgd_transport_stats *out)
 {
     *out = t->stats;
-    if (has_bytes_sent(t))
-        out->bytes_sent = t->ops->bytes_sent(t->self);
+    if (!has_bytes_sent(t))
+        return;
+    if (!helper_busy(t))
+        t->plugin_bytes = t->ops->bytes_sent(t->self);
+    out->bytes_sent = t->plugin_bytes; /* as of the last op that ended */
 }
 
 void lsgd_transport_close(lsgd_transport *t)

@@ -10,6 +10,9 @@
  *   -DFAKE_NONBLOCKING_FAILS=3  has iallreduce_mean, test and wait, each
  *                             returning 3 with no message
  *   -DFAKE_BYTES_SENT=12345   has bytes_sent, always saying 12345
+ *   -DFAKE_SLOW_ALLREDUCE     allreduce_mean takes 200 ms, and bytes_sent
+ *                             says 666 when called meanwhile (a host that
+ *                             calls two ops of one instance at once)
  * Built by the tests into a temporary directory with a manifest beside it.
  */
 #include <stddef.h>
@@ -40,8 +43,18 @@ static int open_(void **self, const lsgd_params *params, const lsgd_transport_in
 
 static void close_(void *self) {}
 
+#ifdef FAKE_SLOW_ALLREDUCE
+#include <time.h>
+static int busy;
+#endif
+
 static int allreduce_mean(void *self, float *data, size_t n, lsgd_error *err)
 {
+#ifdef FAKE_SLOW_ALLREDUCE
+    __atomic_store_n(&busy, 1, __ATOMIC_SEQ_CST);
+    nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    __atomic_store_n(&busy, 0, __ATOMIC_SEQ_CST);
+#endif
     return FAKE_ALLREDUCE_FAILS;
 }
 
@@ -75,6 +88,10 @@ static int fake_wait(void *self, lsgd_request *req, lsgd_error *err)
 #ifdef FAKE_BYTES_SENT
 static uint64_t bytes_sent(const void *self)
 {
+#ifdef FAKE_SLOW_ALLREDUCE
+    if (__atomic_load_n(&busy, __ATOMIC_SEQ_CST))
+        return 666;
+#endif
     return FAKE_BYTES_SENT;
 }
 #endif
