@@ -372,40 +372,58 @@ LSGD_TEST(host_loader, a_scaling_table_ending_at_step_loads_and_its_range_past_s
                          1.0f);
 }
 
-/* Open dir/<name>.so (fake_transport.c with cflags, its non-blocking ops
- * failing and bytes_sent saying 12345) through loader and host, post one
- * non-blocking average and wait for it; the outcome and the bytes counted. */
-static int average_once(const char *dir, const char *name, const char *cflags, uint64_t *bytes)
+/* A FAKE transport built from fake_transport.c with cflags, loaded by the
+ * loader and opened by the host for a world of one. */
+typedef struct opened_fake {
+    lsgd_manifest manifest;
+    lsgd_loaded loaded;
+    json_t *params;
+    lsgd_params view;
+    lsgd_transport *t;
+} opened_fake;
+
+static void open_fake(opened_fake *o, const char *dir, const char *name, const char *cflags)
 {
     char so[64], json[64], flags[512];
     snprintf(so, sizeof so, "%s.so", name);
     snprintf(json, sizeof json, "%s.json", name);
-    snprintf(flags, sizeof flags,
-             "-DFAKE_NAME='\"%s\"' -DFAKE_NONBLOCKING_FAILS=3 -DFAKE_BYTES_SENT=12345 %s", name,
-             cflags);
+    snprintf(flags, sizeof flags, "-DFAKE_NAME='\"%s\"' %s", name, cflags);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", so, flags), 0);
-    lsgd_manifest m;
-    lsgd_loaded loaded;
     lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(load(&loaded, &m, fake_transport_manifest(dir, json, name, so), &err),
-                          LSGD_OK);
-    json_t *none = json_object();
-    lsgd_params view;
-    lsgd_params_view(&view, none);
-    lsgd_transport *t;
-    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&t, loaded.plugin, &view, NULL,
+    CU_ASSERT_EQUAL_FATAL(load(&o->loaded, &o->manifest,
+                               fake_transport_manifest(dir, json, name, so), &err), LSGD_OK);
+    o->params = json_object();
+    lsgd_params_view(&o->view, o->params);
+    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&o->t, o->loaded.plugin, &o->view, NULL,
                                                      &world_of_one, &err), LSGD_OK);
+}
+
+static void close_fake(opened_fake *o)
+{
+    lsgd_transport_close(o->t);
+    json_decref(o->params);
+    lsgd_plugin_unload(&o->loaded);
+    lsgd_manifest_free(&o->manifest);
+}
+
+/* Open dir/<name>.so (its non-blocking ops failing and bytes_sent saying
+ * 12345, plus cflags), post one non-blocking average and wait for it; the
+ * outcome and the bytes counted. */
+static int average_once(const char *dir, const char *name, const char *cflags, uint64_t *bytes)
+{
+    char flags[512];
+    snprintf(flags, sizeof flags, "-DFAKE_NONBLOCKING_FAILS=3 -DFAKE_BYTES_SENT=12345 %s", cflags);
+    opened_fake o;
+    open_fake(&o, dir, name, flags);
     float x[3] = {1, 2, 3};
-    int rc = lsgd_transport_iallreduce_mean(t, x, 3, &err);
+    lsgd_error err;
+    int rc = lsgd_transport_iallreduce_mean(o.t, x, 3, &err);
     if (!rc)
-        rc = lsgd_transport_wait(t, &err);
+        rc = lsgd_transport_wait(o.t, &err);
     lsgd_transport_stats stats;
-    lsgd_transport_stats_get(t, &stats);
+    lsgd_transport_stats_get(o.t, &stats);
     *bytes = stats.bytes_sent;
-    lsgd_transport_close(t);
-    json_decref(none);
-    lsgd_plugin_unload(&loaded);
-    lsgd_manifest_free(&m);
+    close_fake(&o);
     return rc;
 }
 
@@ -427,31 +445,17 @@ LSGD_TEST(host_loader, a_transport_table_ending_at_barrier_loads_and_its_ops_pas
 LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
 {
     HOST_TMPDIR(dir);
-    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", "slow.so",
-                                     "-DFAKE_NAME='\"slow\"' -DFAKE_SLOW_ALLREDUCE "
-                                     "-DFAKE_BYTES_SENT=12345"), 0);
-    lsgd_manifest m;
-    lsgd_loaded loaded;
-    lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(load(&loaded, &m, fake_transport_manifest(dir, "slow.json", "slow",
-                                                                    "slow.so"), &err), LSGD_OK);
-    json_t *none = json_object();
-    lsgd_params view;
-    lsgd_params_view(&view, none);
-    lsgd_transport *t;
-    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&t, loaded.plugin, &view, NULL,
-                                                     &world_of_one, &err), LSGD_OK);
+    opened_fake o;
+    open_fake(&o, dir, "slow", "-DFAKE_SLOW_ALLREDUCE -DFAKE_BYTES_SENT=12345");
     float x[3] = {1, 2, 3};
-    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(t, x, 3, &err), LSGD_OK);
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(o.t, x, 3, &err), LSGD_OK);
     nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* the helper is inside it now */
     lsgd_transport_stats stats;
-    lsgd_transport_stats_get(t, &stats);
+    lsgd_transport_stats_get(o.t, &stats);
     CU_ASSERT_NOT_EQUAL(stats.bytes_sent, 666);
-    CU_ASSERT_EQUAL(lsgd_transport_wait(t, &err), LSGD_OK);
-    lsgd_transport_stats_get(t, &stats);
+    CU_ASSERT_EQUAL(lsgd_transport_wait(o.t, &err), LSGD_OK);
+    lsgd_transport_stats_get(o.t, &stats);
     CU_ASSERT_EQUAL(stats.bytes_sent, 12345);
-    lsgd_transport_close(t);
-    json_decref(none);
-    lsgd_plugin_unload(&loaded);
-    lsgd_manifest_free(&m);
+    close_fake(&o);
 }
