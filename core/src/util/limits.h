@@ -29,6 +29,9 @@
 /* Parameters of a model (floats of its flat vector; the optimizer holds a
  * few more of the same size): 2^28, 1 GiB a vector. */
 #define LSGD_MAX_PARAMETERS (1ull << 28)
+/* Floats of an MLP's activations for one chunk of 512 rows (every layer's
+ * A, H, R{A}, R{H} and the backward buffers): 2^28, 1 GiB. */
+#define LSGD_MAX_MLP_ACTIVATIONS (1ull << 28)
 /* Bytes of a config file or a plugin manifest. */
 #define LSGD_MAX_CONFIG_BYTES (16ull << 20)
 
