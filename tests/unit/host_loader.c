@@ -459,3 +459,19 @@ LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
     CU_ASSERT_EQUAL(stats.bytes_sent, 12345);
     close_fake(&o);
 }
+
+LSGD_TEST(host_loader, a_fifo_or_directory_named_as_the_library_is_refused_without_waiting_on_it)
+{
+    HOST_TMPDIR(dir);
+    char make[4096];
+    snprintf(make, sizeof make, "mkfifo '%s/pipe.so' && mkdir '%s/dir.so'", dir, dir);
+    test_output o = test_run(make, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    const char *manifest = fake_manifest(dir, "pipe.json", "pipe", "1.0.0", "pipe.so", NULL, NULL);
+    expect_input_error(check_cmd(manifest), "scaling plugin 'pipe'", "pipe.so",
+                       "it is a FIFO (named pipe); expected a regular file", NULL);
+    manifest = fake_manifest(dir, "dir.json", "dir", "1.0.0", "dir.so", NULL, NULL);
+    expect_input_error(check_cmd(manifest), "scaling plugin 'dir'", "dir.so",
+                       "it is a directory; expected a regular file", NULL);
+}

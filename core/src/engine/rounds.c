@@ -404,7 +404,7 @@ static int communicate_overlap(lsgd_run *run, lsgd_error *err)
 
 static int run_round(lsgd_run *run, lsgd_error *err)
 {
-    uint64_t end = run->schedule.times[run->round + 1];
+    uint64_t end = lsgd_schedule_time(&run->schedule, run->round + 1);
     double t0 = lsgd_now(), comm0 = run->round_comm_s;
     if (run->set.algorithm == LSGD_ALG_LOCAL_GD && run->set.gd_regularized) {
         if (regularized_solve(run, err))

@@ -356,7 +356,7 @@ static int check_ranges(const lsgd_run *run, candidate *c)
 {
     const snapshot_meta *m = &c->meta;
     if (m->round < 1 || m->round > run->schedule.rounds ||
-        m->step != run->schedule.times[m->round])
+        m->step != lsgd_schedule_time(&run->schedule, m->round))
         return unusable(c, DAMAGED, "%s: round %llu at step %llu is not on this run's schedule "
                         "(%zu rounds) (damaged)", c->path, (unsigned long long)m->round,
                         (unsigned long long)m->step, run->schedule.rounds);

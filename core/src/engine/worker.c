@@ -481,7 +481,6 @@ static void run_close(lsgd_run *run)
         free(vectors[i]);
     free(run->local_margins);
     free(run->test_rows);
-    lsgd_schedule_free(&run->schedule);
 }
 
 int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_error *err)

@@ -31,6 +31,7 @@
 
 #include "host/ops_table.h"
 #include "lsgd/scaling.h"
+#include "util/input_file.h"
 
 /* Bytes of an ABI 1.0 descriptor the host reads: everything up to ops. */
 #define DESCRIPTOR_MIN_SIZE (offsetof(lsgd_plugin, ops) + sizeof(const void *))
@@ -69,15 +70,11 @@ static int stop(const inspection *in)
     return !in->report && in->problems > 0;
 }
 
-static int is_elf(const char *path)
+static int is_elf(int fd)
 {
     unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(magic, 1, sizeof magic, f);
-    fclose(f);
-    return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+    return pread(fd, magic, sizeof magic, 0) == 4 && magic[0] == 0x7f && magic[1] == 'E' &&
+           magic[2] == 'L' && magic[3] == 'F';
 }
 
 static int open_library(void **handle, inspection *in)
@@ -86,9 +83,15 @@ static int open_library(void **handle, inspection *in)
     struct stat st;
     if (stat(m->library, &st) != 0)
         return refuse(in, "the library named by %s does not exist (%s)", m->path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return refuse(in, "the library named by %s is not a regular file", m->path);
-    int elf = is_elf(m->library);
+    /* opened as an input file: a FIFO or directory is refused, never waited on */
+    int fd;
+    char what[4200];
+    lsgd_error not_input;
+    snprintf(what, sizeof what, "the library named by %s", m->path);
+    if (lsgd_input_open_fd(&fd, m->library, what, NULL, NULL, &not_input) != LSGD_OK)
+        return refuse(in, "%s", not_input.message);
+    int elf = is_elf(fd);
+    close(fd);
     dlerror();
     *handle = dlopen(m->library, RTLD_NOW | RTLD_LOCAL);
     if (*handle)
