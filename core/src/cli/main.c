@@ -88,11 +88,16 @@ int main(int argc, char **argv)
         return lsgd_cli_plugins(sub_argc, sub_argv);
     if (strcmp(command, "plot") == 0)
         return lsgd_cli_plot(sub_argc, sub_argv);
+    if (strcmp(command, "sweep") == 0)
+        return lsgd_cli_sweep(sub_argc, sub_argv);
+    if (strcmp(command, "compare") == 0)
+        return lsgd_cli_compare(sub_argc, sub_argv);
     char safe[64];
     snprintf(safe, sizeof safe, "%s", command);
     for (char *p = safe; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = '?';
-    return cli_fail(2, "unknown command '%s'; commands: run, worker, validate, plugins, plot "
+    return cli_fail(2, "unknown command '%s'; commands: run, worker, validate, plugins, plot, "
+                    "sweep, compare "
                     "(see lsgd --help)", safe);
 }
