@@ -82,6 +82,8 @@ static void format_cell(char *out, size_t cap, stat_cell c, double scale, const 
         snprintf(out, cap, show_met ? "not met (0/%zu)" : "—", c.total);
         return;
     }
+    if (fabs(c.se) <= 1e-9 * fabs(c.mean))
+        c.se = 0; /* rounding noise of equal values */
     int n = c.count >= 2 ? snprintf(out, cap, "%.4g ± %.2g%s", c.mean * scale, c.se * scale, unit)
                          : snprintf(out, cap, "%.4g%s", c.mean * scale, unit);
     if (show_met && c.count < c.total && n > 0 && (size_t)n < cap)

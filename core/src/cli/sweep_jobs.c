@@ -213,6 +213,11 @@ int sweep_jobs_run(sweep_plan *p, int jobs)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGCHLD);
     sigprocmask(SIG_BLOCK, &mask, &old_mask);
+    /* taken here by sigtimedwait; the runs get them as they would from a
+     * terminal, even when this sweep was started with them ignored (a
+     * background job of a script) */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     progress g = {.tty = isatty(2)};
     for (size_t i = 0; i < p->n_runs; i++)
         p->runs[i].state = lsgd_run_dir_finished(p->runs[i].dir) ? SWEEP_SKIPPED : SWEEP_PENDING;
