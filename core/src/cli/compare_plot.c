@@ -5,6 +5,7 @@
  * seeds, round by round) in a shaded band of ± one standard error, PNG and
  * SVG (plot_style.h).  Files in the output directory:
  *   loss_rounds, loss_bytes, loss_time, accuracy_*, objective_* (.png, .svg)
+ * Bytes are shown in MB (10^6 bytes).
  */
 #include <errno.h>
 #include <math.h>
@@ -18,12 +19,12 @@
 
 enum { X_ROUND, X_BYTES, X_WALL, N_X };
 static const char *const x_names[N_X] = {"rounds", "bytes", "time"};
-static const char *const x_labels[N_X] = {"communication round", "bytes sent (all workers)",
+static const char *const x_labels[N_X] = {"communication round", "MB sent (all workers)",
                                           "wall time (s)"};
 
 typedef struct y_quantity {
     const char *column, *name, *label;
-    double scale;
+    double scale; /* 100: a fraction shown in percent (it rises) */
 } y_quantity;
 
 static const y_quantity ys[] = {{"train_loss", "loss", "training loss", 1},
@@ -41,7 +42,7 @@ static double x_at(const compare_run *r, int x, size_t k, double *bytes)
         return lsgd_metrics_value(t, k, lsgd_metrics_column(t, "round"));
     if (x == X_WALL)
         return lsgd_metrics_value(t, k, lsgd_metrics_column(t, "wall_s"));
-    return *bytes;
+    return *bytes / 1e6;
 }
 
 /* path: per row measured by any seed, "x mean low high"; returns points,
@@ -131,7 +132,7 @@ static void figure(FILE *gp, const char *tmp, const compare_set *s, const compar
         char title[700], name[64];
         snprintf(title, sizeof title, "%s: %s", s->title, y->label);
         snprintf(name, sizeof name, "%s_%s", y->name, x_names[x]);
-        plot_axes(gp, title, x_labels[x], y->label, lo, hi);
+        plot_axes(gp, title, x_labels[x], y->label, lo, hi, y->scale == 100);
         plot_emit(gp, o->out_dir, name, plot);
     }
     free(plot);

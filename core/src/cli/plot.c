@@ -129,7 +129,7 @@ static void plot_one(FILE *gp, const char *tmp, const char *out_dir, const char 
     char full_title[600];
     snprintf(full_title, sizeof full_title, "%s: %s", title, ylabel);
     plot_axes(gp, full_title, x == Q_ROUND ? "communication round" : "wall time (s)", ylabel,
-              y1 == Q_ACC ? 0 : lo, hi);
+              y1 == Q_ACC ? 0 : lo, hi, y1 == Q_ACC);
     plot_emit(gp, out_dir, name, plot);
     free(plot);
 }

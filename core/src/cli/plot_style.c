@@ -83,8 +83,9 @@ FILE *plot_open(const char *who)
 }
 
 void plot_axes(FILE *gp, const char *title, const char *xlabel, const char *ylabel, double lo,
-               double hi)
+               double hi, int rising)
 {
+    fprintf(gp, "set key %s right\n", rising ? "bottom" : "top");
     fprintf(gp, "set title ");
     plot_quote(gp, title);
     fprintf(gp, " noenhanced\nset xlabel ");

@@ -29,10 +29,11 @@ void plot_labels(char (*labels)[256], const char *const *dirs, size_t n);
  * naming `who`) when gnuplot cannot be started. */
 FILE *plot_open(const char *who);
 
-/* Before each figure: the title, axis labels, and y in log scale when
- * lo > 0 and hi / lo > 100. */
+/* Before each figure: the title, axis labels, y in log scale when lo > 0
+ * and hi / lo > 100, and the legend in the corner the curves leave free
+ * (bottom right when they rise, as accuracy does; else top right). */
 void plot_axes(FILE *gp, const char *title, const char *xlabel, const char *ylabel, double lo,
-               double hi);
+               double hi, int rising);
 
 /* Draw the figure just described (the plot command given in `plot`, a
  * complete "plot …" line) into out_dir/name.png and out_dir/name.svg,
