@@ -55,6 +55,7 @@ typedef struct compare_set {
                         * columns, figure labels); the others are stated once */
     sweep_target targets[SWEEP_MAX_TARGETS];
     size_t n_targets;
+    size_t unfinished; /* rows of the sweeps whose run did not finish (not shown) */
     char title[512];   /* the sweeps' or runs' names */
 } compare_set;
 

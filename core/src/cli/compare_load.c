@@ -116,7 +116,9 @@ static int load_sweep(compare_set *s, const char *dir, const char *label, int wa
         if (!run || !status || !method || !json_is_object(values) || strstr(run, "..")) {
             rc = lsgd_error_set(err, LSGD_ERR_INPUT, "%s line %zu: expected a row written by "
                                 "lsgd sweep (run, dir, method, status, values)", path, number);
-        } else if (strcmp(status, "done") == 0) {
+        } else if (strcmp(status, "done") != 0) {
+            s->unfinished++;
+        } else {
             char run_dir[4096];
             snprintf(run_dir, sizeof run_dir, "%.2000s/%.2000s", dir, run);
             json_t *seed = json_object_get(values, "seed");

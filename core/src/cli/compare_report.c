@@ -75,6 +75,16 @@ static stat_cell paired_cell(const compare_set *s, const compare_group *g,
     return c;
 }
 
+/* digits significant digits, but a number of more digits (bytes: 102400)
+ * in full rather than 1.024e+05. */
+static void plain(char *out, size_t cap, double x, int digits)
+{
+    if (fabs(x) >= pow(10, digits) && fabs(x) < 1e15)
+        snprintf(out, cap, "%.0f", x);
+    else
+        snprintf(out, cap, "%.*g", digits, x);
+}
+
 static void format_cell(char *out, size_t cap, stat_cell c, double scale, const char *unit,
                         int show_met)
 {
@@ -84,8 +94,11 @@ static void format_cell(char *out, size_t cap, stat_cell c, double scale, const 
     }
     if (fabs(c.se) <= 1e-9 * fabs(c.mean))
         c.se = 0; /* rounding noise of equal values */
-    int n = c.count >= 2 ? snprintf(out, cap, "%.4g ± %.2g%s", c.mean * scale, c.se * scale, unit)
-                         : snprintf(out, cap, "%.4g%s", c.mean * scale, unit);
+    char mean[64], se[64];
+    plain(mean, sizeof mean, c.mean * scale, 4);
+    plain(se, sizeof se, c.se * scale, 2);
+    int n = c.count >= 2 ? snprintf(out, cap, "%s ± %s%s", mean, se, unit)
+                         : snprintf(out, cap, "%s%s", mean, unit);
     if (show_met && c.count < c.total && n > 0 && (size_t)n < cap)
         snprintf(out + n, cap - (size_t)n, " (%zu/%zu met)", c.count, c.total);
 }
@@ -169,6 +182,9 @@ static void markdown(FILE *f, const compare_set *s, const compare_options *o)
     fprintf(f, "Mean ± standard error over seeds; Δ: seed-paired difference of %s against %s.",
             o->by, o->baseline);
     fixed_keys(f, s);
+    if (s->unfinished)
+        fprintf(f, " Not shown: %zu run%s of the sweeps that did not finish (failed or stopped; "
+                "see sweep.csv).", s->unfinished, s->unfinished == 1 ? "" : "s");
     fprintf(f, "\n\n| method |");
     size_t i;
     json_t *k;
