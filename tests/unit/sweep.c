@@ -9,6 +9,7 @@
  * (tests/data/sweep/hand: methods a and b, two step sizes each, seeds
  * 1-3, four rounds of known losses) with the values computed by hand here.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,8 @@ static double csv_value(const char *path, const char *key, const char *column)
 
 LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001, 0.002]},\n"
                 " \"zip\": [{\"algorithm.batch_size\": [16, 32], \"schedule.period\": [2, 4]}],\n"
@@ -128,7 +130,8 @@ LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 
 LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shortest_distinct_key)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001], \"scaling.params.beta1\": [0.9]},\n"
                 " \"methods\": {\"sgd\": {\"set\": {\"scaling.plugin\": \"sgd\"},\n"
@@ -169,7 +172,8 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
 
 LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finished_runs)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 40,
                 "\"axes\": {\"algorithm.lr\": [0.0005, 0.001]}, \"seeds\": [1, 2],\n"
                 " \"targets\": [\"objective<=1e30\"]");
@@ -209,7 +213,8 @@ LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finis
  * 3, step 24, after 100 + 200 + 300 bytes, at 1.5 s. */
 LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_the_metrics)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 40, "\"axes\": {\"algorithm.lr\": [1]}, \"seeds\": [2]");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/out/lr=1,seed=2' && cp '%s' '%s/out/lr=1,seed=2/' && "
              "echo '{}' > '%s/out/lr=1,seed=2/model.json'", dir,
@@ -254,7 +259,8 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
          "s.json: axis workers value 5000 (run workers=5000): workers: 5000 is above"},
         {"\"axis\": {}", "s.json: unknown key 'axis' at the top level (did you mean 'axes'?)"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *dir = test_tmpdir();
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", test_tmpdir());
         write_sweep(dir, "s.json", 8, cases[i][0]);
         test_output o = lsgd_in(dir, "sweep s.json");
         CU_ASSERT_EQUAL(o.status, 2);
@@ -265,7 +271,8 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
         CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
         test_output_free(&o);
     }
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
     test_output o = lsgd_in(dir, "sweep s.json --target 'train_loss=0.1'");
     CU_ASSERT_EQUAL(o.status, 2);
@@ -280,7 +287,8 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
  * resumes them (--resume) and finishes. */
 LSGD_TEST(sweep, ctrl_c_stops_every_run_and_a_rerun_resumes_them)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 80000, "\"seeds\": [1, 2]");
     snprintf(cmd, sizeof cmd,
              "cd '%s' && { '%s' sweep s.json --jobs 2 & P=$!; "
@@ -336,7 +344,8 @@ static const char *hand_sweep(void)
  * 4/3, standard error sqrt(4/9) = 2/3. */
 LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_computed_by_hand)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp --no-plot", hand_sweep());
@@ -377,7 +386,8 @@ LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_compu
  * (0.1, 0.5, 0.5) and a's lr 1 (mean 0.09) beats 0.1 (mean 0.1467). */
 LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_asked)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by rounds_to_target "
              "--target 'train_loss<=0.15' -o cmp --no-plot", hand_sweep());
@@ -417,7 +427,8 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
  * two runs of the same base name keep distinct names. */
 LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_run_names)
 {
-    const char *dir = test_tmpdir();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp", hand_sweep());
@@ -460,4 +471,53 @@ LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_
     svg = test_read_file(path, NULL);
     CU_ASSERT(svg && strstr(svg, "test accuracy (%)") && strstr(svg, ">90<"));
     free(svg);
+}
+
+/* ---- the schema and the shipped sweeps --------------------------------------- */
+
+/* python3-jsonschema accepts the shipped sweeps (examples/sweeps, .sweep.json) and rejects each
+ * document of tests/data/sweep/invalid-sweeps.json; lsgd agrees on both,
+ * and expands each shipped sweep with every run's config checked (data
+ * included: heart_scale from liblinear-tools, MNIST fetched first). */
+LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped_sweeps_expand)
+{
+    snprintf(cmd, sizeof cmd, "python3 '%s' '%s'", test_root_path("tests/scripts/sweep_schema.py"),
+             test_root_dir());
+    test_output o = test_run(cmd, 60);
+    if (o.status)
+        fprintf(stderr, "\n%s%s", o.out, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    test_output_free(&o);
+
+    json_t *invalid = json_load_file(test_root_path("tests/data/sweep/invalid-sweeps.json"), 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(invalid);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    size_t i;
+    json_t *doc;
+    json_array_foreach(invalid, i, doc) {
+        char *text = json_dumps(doc, 0);
+        test_write_file(dir, "bad.json", text);
+        free(text);
+        o = lsgd_in(dir, "sweep bad.json --dry-run");
+        if (o.status != 2)
+            fprintf(stderr, "\n  invalid-sweeps.json[%zu]: status %d", i, o.status);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        test_output_free(&o);
+    }
+    json_decref(invalid);
+
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *shipped[] = {"quadratic", "heart", "mnist"};
+    for (size_t k = 0; k < 3; k++) {
+        char args[256];
+        snprintf(args, sizeof args, "sweep examples/sweeps/%s.sweep.json --dry-run", shipped[k]);
+        o = lsgd_in(test_root_dir(), args);
+        if (o.status)
+            fprintf(stderr, "\n  %s: %s", shipped[k], o.err);
+        CU_ASSERT_EQUAL(o.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, " runs of "));
+        test_output_free(&o);
+    }
 }
