@@ -521,3 +521,29 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
         test_output_free(&o);
     }
 }
+
+/* Values that read the same in a name (["a/b"] and ["a_b"] both as
+ * __a_b__) still give each run its own directory, and a name is never "."
+ * or "..": each directory is under the sweep's. */
+LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_the_sweep)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    write_sweep(dir, "s.json", 8, "\"axes\": {\"plugin_path\": [[\"a/b\"], [\"a_b\"]]}");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/a/b' '%s/a_b'", dir, dir);
+    test_output o = test_run(cmd, 10);
+    test_output_free(&o);
+    o = lsgd_in(dir, "sweep s.json --dry-run");
+    if (o.status)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__,run=2: "));
+    test_output_free(&o);
+
+    write_sweep(dir, "s.json", 8, "\"methods\": {\"..\": {\"set\": {\"seed\": 3}}}");
+    o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "output.dir=\"out/_.\"\n"));
+    test_output_free(&o);
+}

@@ -113,7 +113,8 @@ static int load_sweep(compare_set *s, const char *dir, const char *label, int wa
         const char *status = json_string_value(json_object_get(row, "status"));
         const char *method = json_string_value(json_object_get(row, "method"));
         json_t *values = json_object_get(row, "values");
-        if (!run || !status || !method || !json_is_object(values) || strstr(run, "..")) {
+        if (!run || !status || !method || !json_is_object(values) || strchr(run, '/') ||
+            strspn(run, ".") == strlen(run)) { /* a directory of the sweep's own */
             rc = lsgd_error_set(err, LSGD_ERR_INPUT, "%s line %zu: expected a row written by "
                                 "lsgd sweep (run, dir, method, status, values)", path, number);
         } else if (strcmp(status, "done") != 0) {

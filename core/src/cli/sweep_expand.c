@@ -347,16 +347,22 @@ static void collect_keys(sweep_plan *p)
 }
 
 /* Two runs whose values read the same once made a name ("a/b", "a_b") get
- * the position of the run in the sweep appended, so each has its own dir. */
+ * ",run=N" appended (N: the run's position in the sweep), so each has its
+ * own directory; a name of dots alone ("..") starts with "_" instead. */
 static void distinct_names(sweep_plan *p)
 {
-    for (size_t i = 0; i < p->n_runs; i++)
+    for (size_t i = 0; i < p->n_runs; i++) {
+        char *name = p->runs[i].name;
+        if (strspn(name, ".") == strlen(name)) /* never "." or ".." */
+            name[0] = '_';
         for (size_t j = i + 1; j < p->n_runs; j++)
-            if (strcmp(p->runs[i].name, p->runs[j].name) == 0) {
+            if (strcmp(name, p->runs[j].name) == 0) {
                 char suffix[32];
-                snprintf(suffix, sizeof suffix, "#%zu", j + 1);
+                snprintf(suffix, sizeof suffix, "run=%zu", j + 1);
+                p->runs[j].name[sizeof p->runs[j].name - 24] = '\0'; /* room for it */
                 append_part(p->runs[j].name, sizeof p->runs[j].name, suffix);
             }
+    }
 }
 
 static int finish_runs(sweep_plan *p, lsgd_error *err)

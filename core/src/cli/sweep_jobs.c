@@ -27,6 +27,9 @@
 #include "cli/sweep.h"
 #include "io/run_dir.h"
 
+/* How long stopped runs get to checkpoint and exit before they are killed. */
+enum { STOP_GRACE_S = 30 };
+
 static double now_s(void)
 {
     struct timespec t;
@@ -198,11 +201,11 @@ static void reaped(sweep_plan *p, progress *g, pid_t pid, int status, int interr
     }
 }
 
-static void stop_all(const sweep_plan *p)
+static void stop_all(const sweep_plan *p, int sig)
 {
     for (size_t i = 0; i < p->n_runs; i++)
         if (p->runs[i].state == SWEEP_RUNNING)
-            kill(-p->runs[i].pid, SIGINT);
+            kill(-p->runs[i].pid, sig);
 }
 
 int sweep_jobs_run(sweep_plan *p, int jobs)
@@ -221,7 +224,8 @@ int sweep_jobs_run(sweep_plan *p, int jobs)
     progress g = {.tty = isatty(2)};
     for (size_t i = 0; i < p->n_runs; i++)
         p->runs[i].state = lsgd_run_dir_finished(p->runs[i].dir) ? SWEEP_SKIPPED : SWEEP_PENDING;
-    int interrupted = 0;
+    int interrupted = 0, killed = 0;
+    double interrupted_at = 0;
     size_t next = 0;
     show(&g, p, jobs, 1);
     for (;;) {
@@ -230,11 +234,12 @@ int sweep_jobs_run(sweep_plan *p, int jobs)
             sweep_run *r = &p->runs[next++];
             if (r->state != SWEEP_PENDING)
                 continue;
-            if (start(p, r, &old_mask)) {
+            if (start(p, r, &old_mask) == 0) {
+                g.running++;
+            } else {
                 r->state = SWEEP_FAILED;
                 say(&g, "lsgd sweep: cannot start run %s: %s%s\n", r->name, strerror(errno), "");
             }
-            g.running++;
         }
         show(&g, p, jobs, 0);
         count(&g, p);
@@ -242,12 +247,19 @@ int sweep_jobs_run(sweep_plan *p, int jobs)
             break;
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&mask, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM) {
-            if (!interrupted)
-                say(&g, "lsgd sweep: %s: stopping %s%s running runs; run the sweep again to resume\n",
-                    sig == SIGINT ? "interrupted" : "terminated", "the", "");
+        if ((sig == SIGINT || sig == SIGTERM) && !interrupted) {
+            say(&g, "lsgd sweep: %s: stopping %s%s running runs; run the sweep again to resume\n",
+                sig == SIGINT ? "interrupted" : "terminated", "the", "");
             interrupted = 1;
-            stop_all(p);
+            interrupted_at = now_s();
+            stop_all(p, SIGINT);
+        } else if (!killed && interrupted &&
+                   (sig == SIGINT || sig == SIGTERM || now_s() - interrupted_at > STOP_GRACE_S)) {
+            /* a second Ctrl-C, or runs that do not stop: their last
+             * checkpoints are kept all the same */
+            say(&g, "lsgd sweep: killing the runs still running%s%s%s\n", "", "", "");
+            killed = 1;
+            stop_all(p, SIGKILL);
         }
         int status;
         pid_t pid;
