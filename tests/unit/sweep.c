@@ -43,7 +43,7 @@ static const char *write_sweep(const char *dir, const char *name, int steps, con
     snprintf(text, sizeof text,
              "{\"base\": {\"model\": {\"type\": \"quadratic\", \"dim\": 10}, \"workers\": 1,\n"
              "          \"algorithm\": {\"steps\": %d, \"lr\": 0.0005},\n"
-             "          \"output\": {\"progress\": \"none\", \"checkpoint_every\": 20}},\n"
+             "          \"output\": {\"progress\": \"none\", \"checkpoint_every\": 500}},\n"
              " \"output\": \"out\",\n %s}\n", steps, body);
     return test_write_file(dir, name, text);
 }
@@ -289,7 +289,7 @@ LSGD_TEST(sweep, ctrl_c_stops_every_run_and_a_rerun_resumes_them)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
-    write_sweep(dir, "s.json", 80000, "\"seeds\": [1, 2]");
+    write_sweep(dir, "s.json", 320000, "\"seeds\": [1, 2]");
     snprintf(cmd, sizeof cmd,
              "cd '%s' && { '%s' sweep s.json --jobs 2 & P=$!; "
              "for i in $(seq 300); do [ -f out/seed=1/checkpoint/rank-0.ckpt ] && "
@@ -298,6 +298,8 @@ LSGD_TEST(sweep, ctrl_c_stops_every_run_and_a_rerun_resumes_them)
              "flock -n out/seed=1/.lock true && flock -n out/seed=2/.lock true && echo unlocked",
              dir, test_build_path("bin/lsgd"));
     test_output o = test_run(cmd, 60);
+    if (!strstr(o.out, "2 stopped"))
+        fprintf(stderr, "\n%s%s", o.out, o.err);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "status 1\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "unlocked")); /* no run outlives the sweep */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "2 runs: 0 done (0 had finished before), 0 failed, "
