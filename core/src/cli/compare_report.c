@@ -15,8 +15,7 @@
 #include <string.h>
 
 #include "cli/compare.h"
-#include "host/schema.h"
-#include "io/atomic_file.h"
+#include "cli/report_files.h"
 
 static const char *const csv_quantities[] = {
     "final.train_loss", "final.test_loss",  "final.test_accuracy", "final.objective",
@@ -224,35 +223,11 @@ static void markdown(FILE *f, const compare_set *s, const compare_options *o)
     }
 }
 
-static void csv_number(FILE *f, double x)
-{
-    char text[64] = "";
-    if (isfinite(x))
-        lsgd_number_format(text, sizeof text, x);
-    fprintf(f, ",%s", text);
-}
-
 static void csv_cell(FILE *f, stat_cell c)
 {
     csv_number(f, c.mean);
     csv_number(f, c.se);
     fprintf(f, ",%zu", c.count);
-}
-
-static void csv_text(FILE *f, const char *text, int first)
-{
-    if (!first)
-        fputc(',', f);
-    int quote = strpbrk(text, ",\"\n") != NULL;
-    if (quote)
-        fputc('"', f);
-    for (; *text; text++) {
-        if (*text == '"')
-            fputc('"', f);
-        fputc(*text, f);
-    }
-    if (quote)
-        fputc('"', f);
 }
 
 static void csv(FILE *f, const compare_set *s, const compare_options *o)
@@ -261,7 +236,7 @@ static void csv(FILE *f, const compare_set *s, const compare_options *o)
     size_t i;
     json_t *k;
     json_array_foreach(s->keys, i, k)
-        csv_text(f, json_string_value(k), 0);
+        csv_field(f, json_string_value(k), 0);
     fprintf(f, ",seeds");
     for (size_t q = 0; q < N_CSV_QUANTITIES; q++)
         fprintf(f, ",%s:mean,%s:se,%s:n", csv_quantities[q], csv_quantities[q], csv_quantities[q]);
@@ -270,13 +245,13 @@ static void csv(FILE *f, const compare_set *s, const compare_options *o)
         const compare_group *grp = &s->groups[g];
         if (!grp->chosen)
             continue;
-        csv_text(f, grp->method, 1);
+        csv_field(f, grp->method, 1);
         json_array_foreach(s->keys, i, k) {
             char text[256] = "";
             const json_t *v = json_object_get(grp->values, json_string_value(k));
             if (v)
                 sweep_value_text(text, sizeof text, v);
-            csv_text(f, text, 0);
+            csv_field(f, text, 0);
         }
         fprintf(f, ",%zu", grp->n_runs);
         for (size_t q = 0; q < N_CSV_QUANTITIES; q++)
@@ -286,27 +261,25 @@ static void csv(FILE *f, const compare_set *s, const compare_options *o)
     }
 }
 
+typedef struct report_context {
+    const compare_set *s;
+    const compare_options *o;
+} report_context;
+
+static int write_tables(FILE *md, FILE *table, const void *ctx)
+{
+    const report_context *c = ctx;
+    markdown(md, c->s, c->o);
+    csv(table, c->s, c->o);
+    return ferror(md) || ferror(table);
+}
+
 int compare_report_write(const compare_set *s, const compare_options *o, lsgd_error *err)
 {
-    char md_path[4200], csv_path[4200];
-    snprintf(md_path, sizeof md_path, "%s/compare.md", o->out_dir);
-    snprintf(csv_path, sizeof csv_path, "%s/compare.csv", o->out_dir);
-    lsgd_atomic_file md, table;
-    if (lsgd_mkdirs(o->out_dir, err) || lsgd_atomic_open(&md, md_path, err))
+    report_context c = {s, o};
+    if (report_write_pair(o->out_dir, "compare.md", "compare.csv", write_tables, &c, err))
         return err->code;
-    if (lsgd_atomic_open(&table, csv_path, err)) {
-        lsgd_atomic_abort(&md);
-        return err->code;
-    }
-    markdown(md.f, s, o);
     markdown(stdout, s, o);
-    csv(table.f, s, o);
-    if (lsgd_atomic_commit(&md, err)) {
-        lsgd_atomic_abort(&table);
-        return err->code;
-    }
-    if (lsgd_atomic_commit(&table, err))
-        return err->code;
-    printf("\n%s\n%s\n", md_path, csv_path);
+    printf("\n%s/compare.md\n%s/compare.csv\n", o->out_dir, o->out_dir);
     return LSGD_OK;
 }

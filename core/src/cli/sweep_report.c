@@ -17,9 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/report_files.h"
 #include "cli/sweep.h"
-#include "host/schema.h"
-#include "io/atomic_file.h"
 
 static const char *status_name(int state)
 {
@@ -34,32 +33,6 @@ static const char *status_name(int state)
     default:
         return "pending";
     }
-}
-
-/* A CSV field: quoted when it holds a comma, quote or newline. */
-static void csv_field(FILE *f, const char *text, int first)
-{
-    if (!first)
-        fputc(',', f);
-    if (!strpbrk(text, ",\"\n\r")) {
-        fputs(text, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *text; text++) {
-        if (*text == '"')
-            fputc('"', f);
-        fputc(*text, f);
-    }
-    fputc('"', f);
-}
-
-static void csv_number(FILE *f, double x)
-{
-    char text[64] = "";
-    if (isfinite(x))
-        lsgd_number_format(text, sizeof text, x);
-    csv_field(f, text, 0);
 }
 
 static void csv_header(FILE *f, const sweep_plan *p)
@@ -153,26 +126,12 @@ static int write_rows(FILE *csv, FILE *jsonl, const sweep_plan *p)
     return 0;
 }
 
+static int write_tables(FILE *csv, FILE *jsonl, const void *plan)
+{
+    return write_rows(csv, jsonl, plan);
+}
+
 int sweep_report_write(const sweep_plan *p, lsgd_error *err)
 {
-    char csv_path[4200], jsonl_path[4200];
-    snprintf(csv_path, sizeof csv_path, "%s/sweep.csv", p->output);
-    snprintf(jsonl_path, sizeof jsonl_path, "%s/sweep.jsonl", p->output);
-    lsgd_atomic_file csv, jsonl;
-    if (lsgd_mkdirs(p->output, err) || lsgd_atomic_open(&csv, csv_path, err))
-        return err->code;
-    if (lsgd_atomic_open(&jsonl, jsonl_path, err)) {
-        lsgd_atomic_abort(&csv);
-        return err->code;
-    }
-    if (write_rows(csv.f, jsonl.f, p)) {
-        lsgd_atomic_abort(&csv);
-        lsgd_atomic_abort(&jsonl);
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "cannot write %s", jsonl_path);
-    }
-    if (lsgd_atomic_commit(&csv, err)) {
-        lsgd_atomic_abort(&jsonl);
-        return err->code;
-    }
-    return lsgd_atomic_commit(&jsonl, err);
+    return report_write_pair(p->output, "sweep.csv", "sweep.jsonl", write_tables, p, err);
 }
