@@ -246,13 +246,7 @@ static void csv(FILE *f, const compare_set *s, const compare_options *o)
         if (!grp->chosen)
             continue;
         csv_field(f, grp->method, 1);
-        json_array_foreach(s->keys, i, k) {
-            char text[256] = "";
-            const json_t *v = json_object_get(grp->values, json_string_value(k));
-            if (v)
-                sweep_value_text(text, sizeof text, v);
-            csv_field(f, text, 0);
-        }
+        csv_values(f, s->keys, grp->values);
         fprintf(f, ",%zu", grp->n_runs);
         for (size_t q = 0; q < N_CSV_QUANTITIES; q++)
             csv_cell(f, cell_of(s, grp, csv_quantities[q]));

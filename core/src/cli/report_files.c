@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cli/sweep.h"
 #include "host/schema.h"
 #include "io/atomic_file.h"
 
@@ -33,6 +34,19 @@ void csv_number(FILE *f, double x)
     if (isfinite(x))
         lsgd_number_format(text, sizeof text, x);
     csv_field(f, text, 0);
+}
+
+void csv_values(FILE *f, const json_t *keys, const json_t *values)
+{
+    size_t i;
+    json_t *key;
+    json_array_foreach(keys, i, key) {
+        char text[256] = "";
+        const json_t *v = json_object_get(values, json_string_value(key));
+        if (v)
+            sweep_value_text(text, sizeof text, v);
+        csv_field(f, text, 0);
+    }
 }
 
 int report_write_pair(const char *dir, const char *name_a, const char *name_b,

@@ -8,6 +8,7 @@
 #ifndef LSGD_CLI_REPORT_FILES_H
 #define LSGD_CLI_REPORT_FILES_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "lsgd/errors.h"
@@ -16,6 +17,10 @@
 void csv_field(FILE *f, const char *text, int first);
 /* ",x" with x's shortest text ("0.001"), or "," when x is not finite. */
 void csv_number(FILE *f, double x);
+
+/* For each key of the array keys, its value in the object values as a
+ * field (as a run name shows it: "0.01", "adam"), empty when absent. */
+void csv_values(FILE *f, const json_t *keys, const json_t *values);
 
 /* Make dir, then write dir/name_a and dir/name_b by write(a, b, ctx)
  * (which returns 0, else the files are not replaced), each atomically. */

@@ -60,18 +60,10 @@ static void csv_row(FILE *f, const sweep_plan *p, const sweep_run *r, const swee
     csv_field(f, r->name, 1);
     csv_field(f, r->method, 0);
     csv_field(f, status_name(r->state), 0);
-    size_t i;
-    json_t *key;
-    json_array_foreach(p->keys, i, key) {
-        char text[256] = "";
-        const json_t *v = json_object_get(r->values, json_string_value(key));
-        if (v)
-            sweep_value_text(text, sizeof text, v);
-        csv_field(f, text, 0);
-    }
-    for (i = 0; i < 8; i++)
+    csv_values(f, p->keys, r->values);
+    for (size_t i = 0; i < 8; i++)
         csv_number(f, have ? sweep_result_final(res, i) : NAN);
-    for (i = 0; i < p->n_targets; i++) {
+    for (size_t i = 0; i < p->n_targets; i++) {
         const sweep_hit *h = &res->hits[i];
         int met = have && h->met;
         csv_number(f, met ? h->round : NAN);
