@@ -549,3 +549,46 @@ LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_th
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "output.dir=\"out/_.\"\n"));
     test_output_free(&o);
 }
+
+/* sweep.jsonl is input: a row lsgd sweep did not write, or one naming a
+ * directory outside the sweep, is one line, exit 2, naming file and line;
+ * a FIFO in its place is refused at once. */
+LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused_naming_its_line)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    static const char *const rows[] = {
+        "{\"run\": \"x\", \"dir\": \"..\", \"method\": \"a\", \"status\": \"done\", \"values\": {}}",
+        "{\"run\": \"x\", \"dir\": \"a/../../b\", \"method\": \"a\", \"status\": \"done\", "
+        "\"values\": {}}",
+        "[1, 2]"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"run\": \"ok\", \"dir\": \"ok\", \"method\": \"a\", "
+                 "\"status\": \"failed\", \"values\": {}}\n%s\n", rows[i]);
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/s%zu'", dir, i);
+        test_output o = test_run(cmd, 10);
+        test_output_free(&o);
+        char sub[64];
+        snprintf(sub, sizeof sub, "s%zu", i);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, sub);
+        test_write_file(path, "sweep.jsonl", text);
+        char args[128];
+        snprintf(args, sizeof args, "compare %s --no-plot", sub);
+        o = lsgd_in(dir, args);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "/sweep.jsonl line 2: expected a row written by "
+                                             "lsgd sweep"));
+        test_output_free(&o);
+    }
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/fifo' && mkfifo '%s/fifo/sweep.jsonl'", dir, dir);
+    test_output o = test_run(cmd, 10);
+    test_output_free(&o);
+    o = lsgd_in(dir, "compare fifo --no-plot");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo/sweep.jsonl: cannot read sweep results: it is a "
+                                         "FIFO (named pipe)"));
+    test_output_free(&o);
+}

@@ -19,7 +19,7 @@
 #include "host/config.h"
 #include "util/input_file.h"
 
-enum { MAX_RUNS = 100000, MAX_LINE = 1 << 20 };
+enum { MAX_RUNS = 100000, MAX_LINE = 1 << 20, MAX_SWEEP_BYTES = 256 << 20 };
 
 static int exists(const char *dir, const char *name)
 {
@@ -100,8 +100,14 @@ static int load_sweep(compare_set *s, const char *dir, const char *label, int wa
     char path[4400];
     snprintf(path, sizeof path, "%s/sweep.jsonl", dir);
     FILE *f;
-    if (lsgd_input_open(&f, path, "sweep results", NULL, NULL, err))
+    size_t size;
+    if (lsgd_input_open(&f, path, "sweep results", NULL, &size, err))
         return err->code;
+    if (size > MAX_SWEEP_BYTES) {
+        fclose(f);
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %zu bytes; lsgd reads at most %d MiB of "
+                              "sweep results", path, size, MAX_SWEEP_BYTES >> 20);
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
