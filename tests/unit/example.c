@@ -97,6 +97,18 @@ LSGD_TEST(example, savic_mnist_local_adam_learns_in_a_few_hundred_steps)
     CU_ASSERT(last(dir, "test_accuracy") > 0.85);
 }
 
+/* §5.2 FedYogi: Local SGD on a Dirichlet split with yogi as the server
+ * optimizer learns MNIST in a few hundred steps. */
+LSGD_TEST(example, fedyogi_mnist_learns_on_a_dirichlet_split_in_a_few_hundred_steps)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *dir = test_tmpdir();
+    test_output o = run_example("fedyogi_mnist", dir, "--set algorithm.steps=240", 120);
+    CU_ASSERT_EQUAL(o.status, 0);
+    test_output_free(&o);
+    CU_ASSERT(last(dir, "test_accuracy") > 0.85);
+}
+
 /* §2: the 3-D quadratic with N = 20, T = 1000, R = 20: communication at
  * t_r = ⌊T·r(r+1)/(R(R+1))⌋ and an error far below F(x₀) = 3. */
 LSGD_TEST(example, spiridonoff_quadratic3d_averages_at_the_increasing_times)

@@ -20,6 +20,7 @@ static const struct {
     {"rmsprop", "{\"centered\": true, \"momentum\": 0.5}"},
     {"oasis", "{\"momentum\": 0.9, \"warmup_samples\": 3, \"alpha\": 0.01, \"adaptive_lr\": true}"},
     {"adagrad", "{\"initial_accumulator\": 0.1}"},
+    {"yogi", "{\"initial_accumulator\": 0.01}"},
 };
 enum { N_PLUGINS = sizeof all_arrays / sizeof all_arrays[0] };
 
@@ -398,6 +399,46 @@ LSGD_TEST(scaling, oasis_scaling_never_falls_below_alpha)
     quadratic_free(&q);
 }
 
+/* Yogi with its bias correction (docs/algorithms.md §1.2.6) against the
+ * formulas in double, 30 local steps on a diagonal quadratic. */
+LSGD_TEST(scaling, yogi_moves_v_by_a_fixed_fraction_of_g_squared_toward_it)
+{
+    enum { D = 64 };
+    const double b1 = 0.9, b2 = 0.9, eps = 1e-3, lr = 0.01;
+    quadratic q;
+    quadratic_init(&q, D, 14);
+    lsgd_scaling s;
+    open_ok(&s, "yogi", "{\"beta2\": 0.9}", D);
+    float x[D];
+    start(&s, &q, x, 9);
+    double xr[D], m[D] = {0}, v[D], worst = 0;
+    int above = 0, below = 0;
+    for (int i = 0; i < D; i++) {
+        xr[i] = x[i];
+        v[i] = 1e-6; /* initial_accumulator */
+    }
+    for (int t = 1; t <= 30; t++) {
+        run_steps(&s, &q, x, 1, (float)lr);
+        for (int i = 0; i < D; i++) {
+            double gi = q.a[i] * (xr[i] - q.c[i]), h = gi * gi;
+            double sign = (v[i] > h) - (v[i] < h);
+            above += sign > 0;
+            below += sign < 0;
+            v[i] -= (1 - b2) * h * sign;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            xr[i] -= lr / (1 - pow(b1, t)) * m[i] / (sqrt(v[i] / (1 - pow(b2, t))) + eps);
+            worst = fmax(worst, fabs(x[i] - xr[i]) / fmax(fabs(xr[i]), 1.0));
+        }
+    }
+    if (worst > 1e-5 || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\nyogi vs double: worst relative error %.3g (sign +1 %d, -1 %d)\n",
+                worst, above, below);
+    CU_ASSERT(worst <= 1e-5);
+    CU_ASSERT(above > 0 && below > 0); /* v approached g⊙g from both sides */
+    lsgd_scaling_close(&s);
+    quadratic_free(&q);
+}
+
 /* D̂ coordinate by coordinate, as each plugin's step uses it (defaults). */
 static float preconditioner_at(const char *name, const lsgd_scaling *s, size_t i)
 {
@@ -412,6 +453,12 @@ static float preconditioner_at(const char *name, const lsgd_scaling *s, size_t i
         return sqrtf(s->state[0][i] - s->state[1][i] * s->state[1][i]) + 1e-8f;
     if (strcmp(name, "oasis") == 0)
         return fmaxf(fabsf(s->state[0][i]), 1e-5f);
+    if (strcmp(name, "yogi") == 0) {
+        float bc2_sqrt = (float)sqrt(1.0 - pow(0.99, (double)s->clock.refresh));
+        return sqrtf(s->state[1][i]) / bc2_sqrt + 1e-3f;
+    }
+    if (strcmp(name, "adam_uncorrected") == 0)
+        return sqrtf(s->state[1][i]) + 1e-8f;
     return sqrtf(s->state[0][i]) + 1e-10f; /* adagrad */
 }
 
@@ -426,6 +473,8 @@ LSGD_TEST(scaling, each_plugins_range_is_the_least_and_greatest_preconditioner_c
         {"rmsprop_centered", "rmsprop", "{\"centered\": true}"},
         {"adagrad", "adagrad", NULL},
         {"oasis", "oasis", NULL},
+        {"yogi", "yogi", NULL},
+        {"adam_uncorrected", "adam", "{\"bias_correction\": false}"},
     };
     enum { D = 777 };
     quadratic q;
