@@ -203,6 +203,21 @@ static void dense_warm_start(double *D, const dense *p, lsgd_rng *r)
     }
 }
 
+/* x = xr ~ N(0, I) from r, the plugin's warm start at x, and the
+ * reference D₀ from the same z (*ref continues the plugin's stream). */
+static lsgd_scaling_ctx dense_start(lsgd_scaling *s, dense *p, lsgd_rng *r, lsgd_rng *ref,
+                                    float *x, const float *g, double *xr, double *D)
+{
+    *ref = p->rng;
+    for (int i = 0; i < OD; i++)
+        xr[i] = x[i] = (float)lsgd_rng_normal(r);
+    lsgd_scaling_ctx ctx = dense_ctx(p, x, g);
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(s, &ctx, &err), LSGD_OK);
+    dense_warm_start(D, p, ref);
+    return ctx;
+}
+
 static double max_abs_diff(const float *a, const double *b, int n, double *scale)
 {
     double worst = 0;
@@ -221,18 +236,13 @@ LSGD_TEST(scaling, oasis_keeps_d_signed_as_the_papers_recursion_on_an_indefinite
     lsgd_rng r;
     lsgd_rng_seed(&r, 99, 0);
     dense_init(&p, &r, -2.0);
-    lsgd_rng ref_rng = p.rng;
-
     lsgd_scaling s;
     open_ok(&s, "oasis", "{\"beta\": 0.9, \"alpha\": 0.05, \"momentum\": 0.5, \"warmup_samples\": 4}", OD);
     float x[OD], g[OD];
     double xr[OD], D[OD], m[OD] = {0}, H[OD], gr[OD];
-    for (int i = 0; i < OD; i++)
-        xr[i] = x[i] = (float)lsgd_rng_normal(&r);
-    lsgd_scaling_ctx ctx = dense_ctx(&p, x, g);
+    lsgd_rng ref_rng;
+    lsgd_scaling_ctx ctx = dense_start(&s, &p, &r, &ref_rng, x, g, xr, D);
     lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(&s, &ctx, &err), LSGD_OK);
-    dense_warm_start(D, &p, &ref_rng);
 
     double worst_x = 0, worst_d = 0, truncated = 0, negative = 0;
     for (int t = 0; t < OSTEPS; t++) {
@@ -329,19 +339,15 @@ LSGD_TEST(scaling, oasis_adaptive_step_size_follows_the_papers_eta_rule_on_a_qua
     lsgd_rng r;
     lsgd_rng_seed(&r, 17, 0);
     dense_init(&p, &r, 0.5); /* positive definite: the method converges */
-    lsgd_rng ref_rng = p.rng;
     lsgd_scaling s;
     open_ok(&s, "oasis", "{\"beta\": 0.3, \"alpha\": 0.01, \"warmup_samples\": 4,"
                          " \"adaptive_lr\": true}", OD);
     CU_ASSERT_EQUAL(s.count, 5); /* d, x_prev, g_prev, eta, theta */
     float x[OD], g[OD];
     double xr[OD], gr[OD], D[OD], H[OD], dhat[OD];
-    for (int i = 0; i < OD; i++)
-        xr[i] = x[i] = (float)lsgd_rng_normal(&r);
-    lsgd_scaling_ctx ctx = dense_ctx(&p, x, g);
+    lsgd_rng ref_rng;
+    lsgd_scaling_ctx ctx = dense_start(&s, &p, &r, &ref_rng, x, g, xr, D);
     lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(&s, &ctx, &err), LSGD_OK);
-    dense_warm_start(D, &p, &ref_rng);
     eta_rule e;
     /* 16 steps: later x is at the minimizer to float precision, and the
      * secant of two float iterates is rounding noise */
