@@ -5,6 +5,7 @@
 #   make test       the CUnit suite (prints CUnit's summary)
 #   make bench      speed figures and ratios (not part of the tests)
 #   make SAN=1 …    everything built with AddressSanitizer + UBSan, in build-san/
+#   make install PREFIX=/usr/local    (also lsgd-new-plugin, the plugin scaffold)
 #   make deps       only install the missing Debian packages
 #
 # Two stages.  First `deps` installs the missing Debian packages (as root:
@@ -169,6 +170,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 tools/new-plugin $(DESTDIR)$(PREFIX)/bin/lsgd-new-plugin
 	install -m 644 $(PLUGIN_SO) $(PLUGIN_JSON) $(DESTDIR)$(PREFIX)/lib/lsgd/plugins/
 	install -m 644 core/include/lsgd/*.h $(DESTDIR)$(PREFIX)/include/lsgd/
 	install -m 644 schemas/*.json $(DESTDIR)$(PREFIX)/share/lsgd/schemas/
