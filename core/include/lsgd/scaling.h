@@ -1,6 +1,6 @@
 /*
  * lsgd/scaling.h — scaling plugins: the diagonal preconditioner D̂ of
- * Local SGD with scaling (ALGORITHMS.md §1).
+ * Local SGD with scaling (docs/algorithms.md §1).
  *
  *     x ← x − γ · D̂⁻¹ ⊙ direction(g)
  *
