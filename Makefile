@@ -150,7 +150,7 @@ $(BUILD)/bench/%: tools/benchmarks/%.c $(LIB)
 # the real wall time of the suite: CUnit's "Elapsed time" in its summary is
 # the CPU time of its own process, without the programs the tests start.
 test: all $(BUILD)/tests/unit_tests
-	@echo "LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)"; \
+	@$(if $(findstring s,$(firstword -$(MAKEFLAGS))),,echo "LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)";) \
 	start=$$(date +%s.%N); status=0; \
 	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS) || status=$$?; \
 	wall=$$(awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%.1f", e - s }'); \
