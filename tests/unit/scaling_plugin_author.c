@@ -56,6 +56,17 @@ static const char *scaffold_and_build(const char *script, const char *kind, cons
     return dir;
 }
 
+/* `lsgd plugins check PATH` of the installed lsgd passes, saying OK_TEXT. */
+static void expect_check_ok(const char *path, const char *ok_text)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s/bin/lsgd' plugins check '%s'", prefix_dir(), path);
+    test_output o = sh(cmd, 30);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, ok_text));
+    test_output_free(&o);
+}
+
 /* The first and last values of COLUMN in a metrics.csv; returns the rows
  * read (-1 when the file or the column is missing). */
 static int metrics_column(const char *csv, const char *column, double *first, double *last)
@@ -136,11 +147,9 @@ LSGD_TEST(plugin_author, new_scaling_plugin_builds_out_of_tree_lists_checks_and_
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "LSGD_PLUGIN_PATH"));
     test_output_free(&o);
 
-    snprintf(cmd, sizeof cmd, "'%s/bin/lsgd' plugins check '%s/mybelief.json'", prefix_dir(), dir);
-    o = sh(cmd, 30);
-    CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "ok: scaling plugin 'mybelief'"));
-    test_output_free(&o);
+    char manifest[1200];
+    snprintf(manifest, sizeof manifest, "%s/mybelief.json", dir);
+    expect_check_ok(manifest, "ok: scaling plugin 'mybelief'");
 
     double first = -1, last = -1;
     CU_ASSERT_EQUAL(metrics_column(metrics, "train_loss", &first, &last), 20);
@@ -173,12 +182,9 @@ LSGD_TEST(plugin_author, installed_lsgd_new_plugin_scaffolds_against_the_prefix_
     CU_ASSERT_PTR_NOT_NULL(strstr(text, include));
     free(text);
 
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s/bin/lsgd' plugins check '%s/fromprefix.json'", prefix_dir(), dir);
-    test_output o = sh(cmd, 30);
-    CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "ok: scaling plugin 'fromprefix'"));
-    test_output_free(&o);
+    char manifest[1200];
+    snprintf(manifest, sizeof manifest, "%s/fromprefix.json", dir);
+    expect_check_ok(manifest, "ok: scaling plugin 'fromprefix'");
 }
 
 LSGD_TEST(plugin_author, new_plugin_help_prints_its_usage_and_exits_0)
@@ -200,12 +206,9 @@ LSGD_TEST(plugin_author, new_plugin_help_prints_its_usage_and_exits_0)
 LSGD_TEST(plugin_author, new_transport_template_builds_and_passes_the_check)
 {
     const char *dir = scaffold_and_build(test_root_path("tools/new-plugin"), "transport", "mysolo");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s/bin/lsgd' plugins check '%s/mysolo.so'", prefix_dir(), dir);
-    test_output o = sh(cmd, 30);
-    CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "ok: transport plugin 'mysolo'"));
-    test_output_free(&o);
+    char library[1200];
+    snprintf(library, sizeof library, "%s/mysolo.so", dir);
+    expect_check_ok(library, "ok: transport plugin 'mysolo'");
 }
 
 LSGD_TEST(plugin_author, new_plugin_refuses_a_bad_name_or_kind_with_status_2)
