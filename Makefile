@@ -2,7 +2,7 @@
 #
 #   make            build/bin/lsgd, build/lib/liblsgd.so, build/plugins/<name>.so + .json
 #   make run        the quick start: MNIST MLP, 2 workers, shm, Local Adam
-#   make test       the CUnit suite (prints CUnit's summary)
+#   make test       the CUnit suite: CUnit's summary, then the suite's real wall time
 #   make bench      speed figures and ratios (not part of the tests)
 #   make SAN=1 …    everything built with AddressSanitizer + UBSan, in build-san/
 #   make install PREFIX=/usr/local    (also lsgd-new-plugin, the plugin scaffold)
@@ -10,7 +10,7 @@
 #
 # Two stages.  First `deps` installs the missing Debian packages (as root:
 # `apt-get update` once, then `apt-get install`; otherwise it names them and
-# stops).  Then a sub-make reads the build proper (below the stage line),
+# stops).  Then a sub-make reads the build proper ("Stage 2" below),
 # whose build.mk files ask mpicc/pkg-config for flags: it starts only after
 # deps has finished, so a fresh machine builds on the first try, and no
 # build rule depends on apt or npm.  `make clean` installs nothing.
