@@ -46,8 +46,15 @@ int cli_report(const lsgd_error *err);
 int cli_load_config(json_t **cfg, const cli_args *a);
 
 /* Run this process as worker rank of world: agree with cfg.workers, pick
- * the run id, call the engine (config_path is for the run header).
- * Returns the exit status. */
-int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume);
+ * the run id, call the engine (config_path is for the run header; with
+ * announce a rank above 0 says when it joins and finishes).  Returns the
+ * exit status. */
+int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume,
+                   int announce);
+
+/* Note the time this process started in LSGD_STARTED, unless a process
+ * of the same run (the `lsgd run` that started this worker) already did:
+ * the run's start-up is counted from it. */
+void cli_mark_start(void);
 
 #endif

@@ -1,56 +1,38 @@
 /*
  * run.c — `lsgd run CONFIG [--set k=v]… [--resume]`: load and check the
- * config, make sure every plugin it names loads, then either be one worker
- * (under mpirun/srun or with LSGD_RANK/LSGD_WORLD) or, after loading the
- * data and building the model once here, start them all.  Checking here
- * first makes a broken plugin or a bad data file one message, not one per
- * worker, and leaves no output directory behind.
+ * config, make every check a worker makes before training (the one
+ * function `lsgd validate` calls: plugins loaded, their needs, data,
+ * shards, model), then either be one worker (under mpirun/srun or with
+ * LSGD_RANK/LSGD_WORLD; the data is then each worker's to load) or start
+ * them all.  Checking here first makes a broken plugin or a bad data file
+ * one message, not one per worker, and leaves no output directory behind.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
-#include "host/loader.h"
 
 static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
 
-/* dlopen each plugin of the config once and check it against its manifest.
- * Whether the model offers "hvp" is the worker's to check. */
-static int preflight_plugin(const lsgd_registry *reg, const json_t *cfg, const char *section,
-                            int kind, lsgd_error *err)
+/* Workers started here beyond the cores online take turns on them: said
+ * on stdout before the run's header (it is not an error; stderr keeps the
+ * one line of a failure). */
+static void note_shared_cores(int workers)
 {
-    const char *name = lsgd_config_string(cfg, section, NULL);
-    if (!name)
-        return LSGD_OK;
-    static const char *const provides[] = {"hvp", "rng", NULL};
-    const lsgd_manifest *m;
-    lsgd_loaded loaded;
-    int rc = lsgd_registry_resolve(&m, reg, kind, name, section, err);
-    if (!rc)
-        rc = lsgd_plugin_load(&loaded, m, provides, err);
-    if (!rc)
-        lsgd_plugin_unload(&loaded);
-    return rc;
-}
-
-static int preflight(const json_t *cfg, lsgd_error *err)
-{
-    lsgd_registry reg;
-    int rc = lsgd_registry_discover(&reg, cfg, err);
-    if (rc)
-        return rc;
-    rc = preflight_plugin(&reg, cfg, "scaling.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "outer.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "transport.plugin", LSGD_KIND_TRANSPORT, err);
-    lsgd_registry_free(&reg);
-    return rc;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && workers > cores) {
+        printf("lsgd: note: %d workers on %ld online core%s: they share the cores, so each "
+               "round takes longer than with a core per worker\n",
+               workers, cores, cores == 1 ? "" : "s");
+        fflush(stdout);
+    }
 }
 
 int lsgd_cli_run(int argc, char **argv)
@@ -62,15 +44,15 @@ int lsgd_cli_run(int argc, char **argv)
         rc = cli_load_config(&cfg, &a);
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (!rc && preflight(cfg, &err))
+    /* one of several processes under mpirun/srun: each loads its own data */
+    int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
+    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1),
+                                     !one_of_many, &err)) {
         rc = cli_report(&err);
-    int rank, world;
-    if (!rc && lsgd_launch_rank_from_env(&rank, &world)) {
-        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume);
-    } else if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1), 1,
-                                            &err)) {
-        rc = cli_report(&err);
+    } else if (one_of_many) {
+        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, 0);
     } else if (!rc) {
+        note_shared_cores((int)lsgd_config_number(cfg, "workers", 1));
         char self[PATH_MAX];
         if (!realpath("/proc/self/exe", self))
             snprintf(self, sizeof self, "/proc/self/exe");

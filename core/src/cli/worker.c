@@ -5,6 +5,10 @@
  * LSGD_RANK/LSGD_WORLD or mpirun/srun).  Every worker of one config
  * computes the same run id unless LSGD_RUN_ID or config run_id says it.
  *
+ * Started by hand, a rank above 0 says on stdout when it joins the run
+ * (rank, world, run id, transport) and when it is done (rounds, time,
+ * start-up); rank 0 prints the run's header and summary as always.
+ *
  * Started by `lsgd run` (LSGD_REPORT_FD set), the worker may outlive the
  * reader of its error-line pipe: a killed launcher makes it stop (SIGTERM,
  * PR_SET_PDEATHSIG) and then report.  SIGPIPE is ignored so that this
@@ -38,8 +42,12 @@ int lsgd_cli_worker(int argc, char **argv)
     json_t *cfg = NULL;
     if (!rc)
         rc = cli_load_config(&cfg, &a);
+    lsgd_launch_worker_started(); /* tell `lsgd run` which plugin is loading */
     if (!rc)
-        rc = cli_run_worker(cfg, a.positional[0], a.rank, a.world, a.resume);
+        rc = cli_run_worker(cfg, a.positional[0], a.rank, a.world, a.resume,
+                            !getenv("LSGD_REPORT_FD")); /* by hand, not by `lsgd run` */
+    if (!rc)
+        lsgd_launch_worker_finished();
     json_decref(cfg);
     cli_args_free(&a);
     return rc;

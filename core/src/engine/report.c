@@ -206,8 +206,7 @@ int lsgd_report_flush(lsgd_run *run, lsgd_error *err)
     return rc;
 }
 
-/* ŵ on the pooled training set (rank 0) and ŵ_m on this worker's shard. */
-int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
+int lsgd_report_check_margins(const lsgd_run *run, lsgd_error *err)
 {
     if (!run->set.want_max_margin)
         return LSGD_OK;
@@ -216,11 +215,21 @@ int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
                               "metrics.max_margin: needs a binary classification training "
                               "set and a linear model (model.type logreg)");
     const char *type = run->model->ops->type;
-    size_t d = run->train->d;
-    if (strcmp(type, "logreg") != 0 || run->dim < d)
+    if (strcmp(type, "logreg") != 0 || run->dim < run->train->d)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "metrics.max_margin: model.type is '%s'; expected 'logreg' "
                               "(the max-margin direction is a linear separator)", type);
+    return LSGD_OK;
+}
+
+/* ŵ on the pooled training set (rank 0) and ŵ_m on this worker's shard. */
+int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->set.want_max_margin)
+        return LSGD_OK;
+    if (lsgd_report_check_margins(run, err))
+        return err->code;
+    size_t d = run->train->d;
     run->margin_len = d;
     run->margin_w = calloc(d, sizeof *run->margin_w);
     run->margin_local = calloc(d, sizeof *run->margin_local);

@@ -194,6 +194,8 @@ void lsgd_report_pack(lsgd_run *run, float *slots);
 int lsgd_report_unpack(lsgd_run *run, const float *slots, lsgd_error *err);
 int lsgd_report_close_round(lsgd_run *run, const float *model, lsgd_error *err);
 int lsgd_report_flush(lsgd_run *run, lsgd_error *err);
+/* metrics.max_margin asked of data and a model that have one. */
+int lsgd_report_check_margins(const lsgd_run *run, lsgd_error *err);
 int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err);
 
 /* header.c: rank 0 prints the run header and writes run.json and

@@ -17,8 +17,28 @@
 int lsgd_config_load(json_t **out, const char *path, const char *const *sets, size_t n_sets,
                      lsgd_error *err);
 
+/* The same, and what the overrides did beyond setting their keys into
+ * notes[notes_cap] ("" when nothing; lines joined by '\n'): a --set that
+ * switches a section's plugin drops the file's params of that section,
+ * which were the previous plugin's (params given by --set are kept).  A
+ * failure caused by a --set names it ("--set KEY=VALUE: …") instead of
+ * the file. */
+int lsgd_config_load_noting(json_t **out, const char *path, const char *const *sets,
+                            size_t n_sets, char *notes, size_t notes_cap, lsgd_error *err);
+
 /* Apply one "a.b.c=value" to cfg. */
 int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err);
+
+/* A JSON document from a regular file of at most LSGD_MAX_CONFIG_BYTES
+ * (util/limits.h), duplicate keys refused; NULL and an LSGD_ERR_INPUT
+ * naming path, line and column otherwise.  what: "config", "plugin
+ * manifest". */
+json_t *lsgd_json_file_load(const char *path, const char *what, lsgd_error *err);
+
+/* Every config key that sizes something (workers, steps, rounds, model.dim,
+ * hidden widths, …) within its limit in util/limits.h (config_limits.c);
+ * lsgd_config_load runs it after the schema. */
+int lsgd_config_check_limits(const json_t *cfg, lsgd_error *err);
 
 /* Look up "a.b.c"; NULL when absent. */
 json_t *lsgd_config_get(const json_t *cfg, const char *dotted);
