@@ -20,6 +20,7 @@
 #include "io/checkpoint.h"
 #include "io/metrics.h"
 #include "io/npy.h"
+#include "util/limits.h"
 
 LSGD_TEST(io, npy_file_loads_in_numpy_with_its_shape_and_values)
 {
@@ -264,6 +265,57 @@ LSGD_TEST(io, lsgd_plot_draws_pngs_from_a_run_and_refuses_a_directory_without_me
     CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "plots/metrics.csv"));
     test_output_free(&o);
+}
+
+/* A FIFO as metrics.csv once blocked `lsgd plot` for ever. */
+LSGD_TEST(io, lsgd_plot_of_a_run_whose_metrics_csv_is_a_fifo_exits_2_at_once_naming_it)
+{
+    const char *dir = test_tmpdir();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir fifo_run && mkfifo fifo_run/metrics.csv && "
+             "'%s' plot fifo_run -o plots", dir, test_build_path("bin/lsgd"));
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo_run/metrics.csv: cannot read metrics: it is a "
+                                         "FIFO (named pipe); expected a regular file"));
+    if (o.status != 2)
+        fprintf(stderr, "\n  status %d: %s", o.status, o.err);
+    test_output_free(&o);
+}
+
+LSGD_TEST(io, a_metrics_csv_of_more_rows_than_the_limit_is_refused_naming_the_limit)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("round,wall_s,train_loss\n", f);
+    for (unsigned long long r = 0; r <= LSGD_MAX_METRICS_ROWS; r++)
+        fputs("1\n", f);
+    fclose(f);
+    lsgd_metrics_table t;
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_metrics_read(&t, path, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "metrics.csv: more than 8388608 rows"));
+}
+
+/* A .npy whose header asks for more values than follow it (4·10^12 floats,
+ * 16 bytes), or a directory in its place, is refused before anything is
+ * allocated or read. */
+LSGD_TEST(io, a_npy_file_whose_shape_outgrows_its_bytes_or_a_directory_is_refused)
+{
+    float *back = NULL;
+    size_t n;
+    lsgd_error err;
+    const char *path = test_root_path("tests/data/npy/shape_beyond_bytes.npy");
+    CU_ASSERT_EQUAL(lsgd_npy_read(path, &back, &n, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(back);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the header's shape asks for more float32 values "
+                                               "than the 16 bytes after it hold"));
+    CU_ASSERT_EQUAL(lsgd_npy_read(test_tmpdir(), &back, &n, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "cannot read .npy file: it is a directory"));
 }
 
 /* ---- the progress display: a bar on a terminal, plain lines off one ---- */

@@ -110,6 +110,8 @@ static int parse_one(cli_args *a, int argc, char **argv, int *i, unsigned allowe
     }
     if ((allowed & CLI_RESUME) && strcmp(arg, "--resume") == 0)
         return a->resume = 1, 0;
+    if ((allowed & CLI_FORCE) && strcmp(arg, "--force") == 0)
+        return a->force = 1, 0;
     if ((allowed & CLI_PRINT) && strcmp(arg, "--print") == 0)
         return a->print = 1, 0;
     if ((allowed & CLI_JSON) && strcmp(arg, "--json") == 0)
@@ -149,6 +151,10 @@ int cli_parse(cli_args *a, int argc, char **argv, unsigned allowed, size_t posit
     }
     if (a->n_positional < positionals)
         return cli_fail(LSGD_ERR_INPUT, "missing argument; usage: %s", usage);
+    if (a->resume && a->force)
+        return cli_fail(LSGD_ERR_INPUT,
+                        "--resume continues the run in output.dir and --force replaces it; "
+                        "give one of them");
     return 0;
 }
 
@@ -232,7 +238,7 @@ static double started_at(void)
 }
 
 int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume,
-                   int announce)
+                   int force, int announce)
 {
     if (world < 1 || rank < 0 || rank >= world)
         return cli_fail(LSGD_ERR_INPUT, "worker: rank %d is outside world %d (need 0 <= rank < world)",
@@ -260,8 +266,8 @@ int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, in
         lsgd_config_run_id(run_id, sizeof run_id, cfg, job_salt(salt, sizeof salt));
     }
     lsgd_worker_args args = {.rank = rank, .world = world, .run_id = run_id, .resume = resume,
-                             .config_path = config_path, .started = started_at(),
-                             .announce = announce};
+                             .force = force, .config_path = config_path,
+                             .started = started_at(), .announce = announce};
     lsgd_error err;
     lsgd_error_clear(&err);
     int rc = lsgd_worker_run(cfg, &args, &err);

@@ -1,11 +1,13 @@
 /*
- * run.c — `lsgd run CONFIG [--set k=v]… [--resume]`: load and check the
- * config, make every check a worker makes before training (the one
- * function `lsgd validate` calls: plugins loaded, their needs, data,
+ * run.c — `lsgd run CONFIG [--set k=v]… [--resume | --force]`: load and
+ * check the config, make every check a worker makes before training (the
+ * one function `lsgd validate` calls: plugins loaded, their needs, data,
  * shards, model), then either be one worker (under mpirun/srun or with
- * LSGD_RANK/LSGD_WORLD; the data is then each worker's to load) or start
- * them all.  Checking here first makes a broken plugin or a bad data file
- * one message, not one per worker, and leaves no output directory behind.
+ * LSGD_RANK/LSGD_WORLD; the data is then each worker's to load) or claim
+ * the output directory (io/run_dir.h: locked for the whole run, its
+ * previous run kept unless --resume or --force) and start them all.
+ * Checking here first makes a broken plugin or a bad data file one
+ * message, not one per worker, and leaves no output directory behind.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,8 +20,9 @@
 #include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
+#include "io/run_dir.h"
 
-static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
+static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume | --force]";
 
 /* Workers started here beyond the cores online take turns on them: said
  * on stdout before the run's header (it is not an error; stderr keeps the
@@ -35,10 +38,39 @@ static void note_shared_cores(int workers)
     }
 }
 
+/* Start the workers in a claimed output directory, the lock held (and
+ * inherited by them) until all have ended. */
+static int launch(const json_t *cfg, const cli_args *a, lsgd_error *err)
+{
+    const char *dir = lsgd_config_string(cfg, "output.dir", "runs/run");
+    int mode = a->resume ? LSGD_RUN_DIR_RESUME : a->force ? LSGD_RUN_DIR_FORCE : LSGD_RUN_DIR_NEW;
+    lsgd_run_dir claimed;
+    if (lsgd_run_dir_claim(&claimed, dir, mode, 1, err))
+        return err->code;
+    if (claimed.finished) {
+        lsgd_run_dir_release(&claimed);
+        printf("lsgd: the run in %s has finished (%s/model.npy); nothing to resume\n", dir, dir);
+        return LSGD_OK;
+    }
+    char self[PATH_MAX];
+    if (!realpath("/proc/self/exe", self))
+        snprintf(self, sizeof self, "/proc/self/exe");
+    lsgd_launch launch = {.config_path = a->positional[0],
+                          .sets = a->sets,
+                          .n_sets = a->n_sets,
+                          .resume = a->resume,
+                          .self_exe = self};
+    int rc = lsgd_launch_run(&launch, cfg, err);
+    lsgd_run_dir_release(&claimed);
+    if (rc && err->code == LSGD_OK)
+        err->code = rc;
+    return rc;
+}
+
 int lsgd_cli_run(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME, 1, usage);
+    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_FORCE, 1, usage);
     json_t *cfg = NULL;
     if (!rc)
         rc = cli_load_config(&cfg, &a);
@@ -50,23 +82,11 @@ int lsgd_cli_run(int argc, char **argv)
                                      !one_of_many, &err)) {
         rc = cli_report(&err);
     } else if (one_of_many) {
-        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, 0);
+        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force, 0);
     } else if (!rc) {
         note_shared_cores((int)lsgd_config_number(cfg, "workers", 1));
-        char self[PATH_MAX];
-        if (!realpath("/proc/self/exe", self))
-            snprintf(self, sizeof self, "/proc/self/exe");
-        lsgd_launch launch = {.config_path = a.positional[0],
-                              .sets = a.sets,
-                              .n_sets = a.n_sets,
-                              .resume = a.resume,
-                              .self_exe = self};
-        rc = lsgd_launch_run(&launch, cfg, &err);
-        if (rc) {
-            if (err.code == LSGD_OK)
-                err.code = rc;
-            rc = err.message[0] ? cli_report(&err) : rc;
-        }
+        if (launch(cfg, &a, &err))
+            rc = err.message[0] ? cli_report(&err) : err.code;
     }
     json_decref(cfg);
     cli_args_free(&a);

@@ -27,6 +27,8 @@ void lsgd_report_pack(lsgd_run *run, float *slots)
     if (run->outbox.round)
         memcpy(slots + (size_t)run->rank * REPORT_FIELDS, run->outbox.values,
                sizeof run->outbox.values);
+    if (run->rank == 0)
+        slots[REPORT_CHECKPOINT_DUE] = lsgd_snapshot_clock_says(run);
     run->outbox.round = 0;
 }
 
@@ -87,6 +89,8 @@ static void fill_row(lsgd_run *run, lsgd_metrics_row *row, const float *slots)
 
 int lsgd_report_unpack(lsgd_run *run, const float *slots, lsgd_error *err)
 {
+    if (slots[REPORT_CHECKPOINT_DUE] != 0)
+        run->checkpoint_due = 1;
     if (!run->in_flight.round)
         return LSGD_OK;
     if (run->rank == 0) {

@@ -2,7 +2,8 @@
  * worker.c — lsgd_worker_run: one worker of a run from start to end.
  *
  *   settings and schedule → checks (exit 2 before anything starts) →
- *   data (train, test, this worker's shard) → model and x₀ → plugins
+ *   data (train, test, this worker's shard) → the output directory
+ *   (claimed by rank 0 unless `lsgd run` did) → model and x₀ → plugins
  *   (scaling, outer) → transport → checkpoint restore or scaling warm
  *   start → rounds (rounds.c) → last reports → rank 0 writes model.npy,
  *   model.json and a summary line.
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/run.h"
 #include "engine/worker.h"
@@ -386,11 +388,37 @@ static int load_inputs(lsgd_run *run, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* output.dir made (every rank writes its checkpoints there) and, by rank 0
+ * unless the `lsgd run` that started it has done so, claimed for this run
+ * (io/run_dir.h).  A resume of a finished run sets run->finished_before. */
+static int claim_output(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err)
+{
+    const char *dir = run->set.out_dir;
+    if (run->rank != 0 || lsgd_run_dir_locked_by(dir, (long)getppid())) {
+        if (lsgd_run_dir_make(dir, err))
+            return err->code;
+        run->finished_before = args->resume && lsgd_run_dir_finished(dir);
+        return LSGD_OK;
+    }
+    int mode = args->resume ? LSGD_RUN_DIR_RESUME
+                            : args->force ? LSGD_RUN_DIR_FORCE : LSGD_RUN_DIR_NEW;
+    if (lsgd_run_dir_claim(&run->dir, dir, mode, 0, err))
+        return err->code;
+    run->has_dir = 1;
+    run->finished_before = run->dir.finished;
+    if (run->finished_before)
+        printf("lsgd: the run in %s has finished (%s/model.npy); nothing to resume\n", dir,
+               dir);
+    return LSGD_OK;
+}
+
 static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err)
 {
     /* the output directory is made only once the inputs are known good */
-    if (read_settings(run, err) || load_inputs(run, err) || lsgd_mkdirs(run->set.out_dir, err))
+    if (read_settings(run, err) || load_inputs(run, err) || claim_output(run, args, err))
         return err->code;
+    if (run->finished_before)
+        return LSGD_OK;
     run->slots = (size_t)run->world * REPORT_FIELDS;
     lsgd_rng_seed(&run->noise_rng, run->set.seed, LSGD_STREAM_NOISE + (uint64_t)run->rank);
     lsgd_rng_seed(&run->scaling_rng, run->set.seed, LSGD_STREAM_SCALING + (uint64_t)run->rank);
@@ -410,7 +438,7 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
                lsgd_config_string(run->cfg, "transport.plugin", "shm"));
         fflush(stdout);
     }
-    run->wall_origin = lsgd_now();
+    run->wall_origin = run->checkpoint_clock = lsgd_now();
     if (args->resume) {
         if (lsgd_snapshot_restore(run, err))
             return err->code;
@@ -425,6 +453,8 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
 
 static void run_close(lsgd_run *run)
 {
+    if (run->has_dir)
+        lsgd_run_dir_release(&run->dir);
     if (run->has_metrics)
         lsgd_metrics_close(&run->metrics);
     if (run->transport)
@@ -451,7 +481,6 @@ static void run_close(lsgd_run *run)
         free(vectors[i]);
     free(run->local_margins);
     free(run->test_rows);
-    lsgd_schedule_free(&run->schedule);
 }
 
 int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_error *err)
@@ -495,6 +524,13 @@ int lsgd_worker_run(const json_t *cfg, const lsgd_worker_args *args, lsgd_error 
 
     int rc = run_open(run, args, err);
     double startup = args->started > 0 ? lsgd_now() - args->started : -1;
+    if (!rc && run->finished_before) {
+        run_close(run);
+        free(run);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return LSGD_OK;
+    }
     if (!rc)
         rc = lsgd_run_train(run, err);
     if (!rc)

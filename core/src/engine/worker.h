@@ -15,6 +15,7 @@ typedef struct lsgd_worker_args {
     int world;
     const char *run_id;
     int resume;
+    int force;               /* replace the run in output.dir (io/run_dir.h) */
     const char *config_path; /* for the run header and run.json; may be NULL */
     double started;          /* lsgd_now() when the process started; 0: unknown */
     int announce;            /* rank > 0 says on stdout when it joins and finishes */
