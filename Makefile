@@ -137,7 +137,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h | $(DEPS_STAMP)
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
