@@ -168,7 +168,7 @@ test: all $(BUILD)/tests/unit_tests
 
 run: all
 	tools/fetch-data mnist
-	$(BIN) run examples/quickstart.json
+	$(BIN) run examples/quickstart.json --force
 
 bench: all $(BENCH_BIN)
 	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) tools/bench $(or $(AREA),all)
