@@ -217,9 +217,15 @@ static void append_part(char *name, size_t cap, const char *text)
     name[n] = '\0';
 }
 
+/* "KEY=VALUE" with VALUE as JSON, a real in its shortest exact text
+ * ("0.1", not 0.10000000000000001). */
 static char *assignment(const char *key, const json_t *value)
 {
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    char number[64];
+    if (json_is_real(value))
+        lsgd_number_format(number, sizeof number, json_real_value(value));
+    char *text = json_is_real(value) ? strdup(number)
+                                     : json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     size_t n = strlen(key) + (text ? strlen(text) : 4) + 2;
     char *out = malloc(n);
     if (out)
