@@ -342,8 +342,10 @@ static lsgd_dataset *set_view(struct lsgd_shared_rows *rows, const set_record *r
 
 /* The valid file at path mapped into *out, held with a shared flock: 1;
  * none there or an invalid one (removed): 0; one that cannot be used (of
- * another user): -1. */
-static int map_file(struct lsgd_shared_rows **out, const char *path, const char *key)
+ * another user): -1.  The checksum is verified when `verify` and nobody
+ * else maps the file (its users verified it when they found it). */
+static int map_file(struct lsgd_shared_rows **out, const char *path, const char *key,
+                    int verify)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -364,7 +366,7 @@ static int map_file(struct lsgd_shared_rows **out, const char *path, const char 
                h->records_at % ROWS_ALIGN == 0 && h->records_at <= bytes &&
                bytes - h->records_at >= ROWS_SETS * sizeof(set_record);
     /* Nobody else maps it: check every byte before trusting it. */
-    if (fits && flock(fd, LOCK_EX | LOCK_NB) == 0)
+    if (fits && verify && flock(fd, LOCK_EX | LOCK_NB) == 0)
         fits = checksum((const unsigned char *)base + h->records_at, bytes - h->records_at) ==
                h->checksum;
     struct lsgd_shared_rows *rows = fits ? calloc(1, sizeof *rows) : NULL;
@@ -406,7 +408,8 @@ static int build_file(const char *path, const char *key, const lsgd_dataset *tra
         return -1;
     }
     int room = posix_fallocate(fd, 0, (off_t)cursor);
-    unsigned char *base = room == 0 ? mmap(NULL, cursor, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+    unsigned char *base = room == 0 ? mmap(NULL, cursor, PROT_READ | PROT_WRITE,
+                                           MAP_SHARED | MAP_POPULATE, fd, 0)
                                     : MAP_FAILED;
     close(fd);
     if (room == ENOSPC)
@@ -491,7 +494,7 @@ static int load_locked(lsgd_dataset **train, lsgd_dataset **test, const json_t *
     if (asprintf(&path, "%s/%s", dir, name) < 0)
         return lsgd_data_load(train, test, data, seed, err);
     struct lsgd_shared_rows *rows = NULL;
-    int found = map_file(&rows, path, key);
+    int found = map_file(&rows, path, key, 1);
     if (found == 1 && views(train, test, rows)) {
         free(path);
         return LSGD_OK;
@@ -503,7 +506,7 @@ static int load_locked(lsgd_dataset **train, lsgd_dataset **test, const json_t *
     }
     evict_unused(dir, prefix, name);
     lsgd_dataset *private_train = *train, *private_test = *test;
-    if (build_file(path, key, *train, *test) == 0 && map_file(&rows, path, key) == 1 &&
+    if (build_file(path, key, *train, *test) == 0 && map_file(&rows, path, key, 0) == 1 &&
         views(train, test, rows)) {
         lsgd_dataset_free(private_train);
         lsgd_dataset_free(private_test);
