@@ -9,8 +9,8 @@
 #            64 would need ~15 GB)
 #
 # Figures per run: the workers' summed PSS (from /proc/PID/smaps_rollup,
-# sampled every 0.05 s from start to end; the peak is printed, and the first
-# round is inside the window) and the start-up time lsgd itself prints (from
+# sampled every 0.05 s from start to end of a 240-step run; the peak is
+# printed, so the first round is inside the window) and the start-up time lsgd itself prints (from
 # `lsgd run` to the first round).  Targets beside them: summed PSS ≤ (one copy
 # of the data + W × (model + Adam state + shard index)) × 1.2, and start-up
 # ≤ 5 s at 64 workers.
@@ -38,7 +38,7 @@ cat > "$tmp/job.json" <<'EOF'
     "partition": {"type": "iid"},
     "normalize": "unit"
   },
-  "algorithm": {"type": "local_sgd", "steps": 48, "batch_size": 64, "lr": 0.001},
+  "algorithm": {"type": "local_sgd", "steps": 240, "batch_size": 64, "lr": 0.001},
   "schedule": {"type": "constant", "period": 8},
   "scaling": {"plugin": "adam"},
   "transport": {"plugin": "shm"},
@@ -53,7 +53,8 @@ pss_of() {
     local files=() pid
     for pid in "$@"; do files+=("/proc/$pid/smaps_rollup"); done
     [ ${#files[@]} -gt 0 ] || { echo 0; return; }
-    awk '/^Pss:/ { sum += $2 } END { print sum + 0 }' "${files[@]}" 2>/dev/null || echo 0
+    # cat, not awk FILE…: mawk stops at a file that vanished (a worker ended)
+    { cat "${files[@]}" 2>/dev/null || true; } | awk '/^Pss:/ { sum += $2 } END { print sum + 0 }'
 }
 
 # run WORKERS SHARED: "peak_pss_kB startup_s" of one run.
@@ -101,6 +102,7 @@ for workers in ${LSGD_BENCH_WORKERS:-1 4 16 64}; do
         fi
     done
 done
+echo "load average while measured: $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN) cores"
 echo "one copy of the data (train + test, normalized): $(mib "$copy_kb") MiB; the target's" \
      "per-worker share: model + Adam state ($((3 * params * 4 / 1024)) KiB) + shard index;" \
      "'beyond the data': (summed PSS - one copy) / workers, the whole rest of a worker process"
