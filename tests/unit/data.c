@@ -960,3 +960,30 @@ LSGD_TEST(data, workers_starting_together_decode_once_and_all_map_the_same_copy)
     CU_ASSERT_EQUAL(cache_files(cache, ".tmp"), 0);
     unsetenv("LSGD_DATA_CACHE");
 }
+
+LSGD_TEST(data, training_on_the_shared_copy_gives_bitwise_the_model_of_private_loads)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *dir = test_tmpdir();
+    char data[8400], json[12000], cmd[16384], out[2][4200];
+    snprintf(json, sizeof json,
+             "{\"seed\":3,\"workers\":2,\"model\":{\"type\":\"mlp\",\"hidden\":[32]},"
+             "\"data\":%s,\"algorithm\":{\"steps\":40,\"batch_size\":32,\"lr\":0.01},"
+             "\"scaling\":{\"plugin\":\"adam\"},\"output\":{\"progress\":\"none\"}}",
+             mnist_split_json(data, sizeof data));
+    const char *cfg = test_write_file(dir, "cfg.json", json);
+    for (int shared = 0; shared < 2; shared++) {
+        snprintf(out[shared], sizeof out[shared], "%s/out%d", dir, shared);
+        snprintf(cmd, sizeof cmd,
+                 "LSGD_DATA_CACHE='%s' '%s' run '%s' --set output.dir='%s' --set data.shared=%s",
+                 dir, test_build_path("bin/lsgd"), cfg, out[shared], shared ? "true" : "false");
+        test_output o = test_run(cmd, 120);
+        CU_ASSERT_EQUAL(o.status, 0);
+        if (o.status)
+            fprintf(stderr, "\n  %s%s", o.out, o.err);
+        test_output_free(&o);
+        strcat(out[shared], "/model.npy");
+    }
+    CU_ASSERT_EQUAL(cache_files(dir, ".rows"), 1); /* the shared run made and used it */
+    CU_ASSERT(test_same_file(out[0], out[1]));
+}
