@@ -206,6 +206,7 @@ static int copy_labels(lsgd_dataset *dst, const lsgd_dataset *src)
 {
     dst->classes = src->classes;
     dst->unit_max = src->unit_max;
+    memcpy(dst->shape, src->shape, sizeof dst->shape);
     if (src->classes > 0) {
         dst->label_values = malloc((size_t)src->classes * sizeof(float));
         if (!dst->label_values)

@@ -34,6 +34,9 @@ typedef struct lsgd_dataset {
     /* normalize "unit" divides by this when > 0 (255 for IDX pixels);
      * 0: min-max per feature (dense) or ÷ max|x_j| (sparse). */
     float unit_max;
+    /* One sample's [C, H, W] when the file says (IDX images: [1, rows, cols]),
+     * else zeros; cnn reads its input shape from here. */
+    size_t shape[3];
 } lsgd_dataset;
 
 /* A worker's share of the training set: indices into it. */

@@ -220,6 +220,11 @@ static int images_to_set(lsgd_dataset *set, const idx_file *img, const idx_file 
     set->n = n;
     set->d = d;
     set->unit_max = 255.0f;
+    if (img->ndim == 3 || img->ndim == 4) { /* [n, H, W] or [n, C, H, W] */
+        set->shape[0] = img->ndim == 3 ? 1 : img->dims[1];
+        set->shape[1] = img->dims[img->ndim - 2];
+        set->shape[2] = img->dims[img->ndim - 1];
+    }
     set->X = malloc(n * d * sizeof *set->X);
     double *raw = malloc(n * sizeof *raw);
     if (!set->X || !raw) {

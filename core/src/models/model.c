@@ -255,14 +255,14 @@ static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
 {
     if (strcmp(type, "quadratic") == 0)
         return lsgd_quadratic_create(model, cfg, err);
-    const char *known[] = {"least_squares", "logreg", "softmax", "mlp"};
+    const char *known[] = {"least_squares", "logreg", "softmax", "mlp", "cnn"};
     int found = 0;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         found |= strcmp(type, known[k]) == 0;
     if (!found)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: '%s'; expected quadratic, least_squares, logreg, "
-                              "softmax or mlp",
+                              "softmax, mlp or cnn",
                               type);
     if (!train)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -273,6 +273,8 @@ static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
         return lsgd_logreg_create(model, cfg, train, err);
     if (strcmp(type, "softmax") == 0)
         return lsgd_softmax_create(model, cfg, train, err);
+    if (strcmp(type, "cnn") == 0)
+        return lsgd_cnn_create(model, cfg, train, err);
     return lsgd_mlp_create(model, cfg, train, err);
 }
 
@@ -284,7 +286,7 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
     if (!json_is_string(type))
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: missing; expected quadratic, least_squares, logreg, "
-                              "softmax or mlp");
+                              "softmax, mlp or cnn");
     double l2 = model_l2_option(cfg);
     if (!(l2 >= 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.l2: %g; expected >= 0", l2);

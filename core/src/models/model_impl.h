@@ -11,7 +11,7 @@
 
 #include "models/model.h"
 
-enum { MODEL_MAX_TENSORS = 32 };
+enum { MODEL_MAX_TENSORS = 64 };
 
 typedef struct model_tensor {
     char name[32];
@@ -48,6 +48,8 @@ int lsgd_logreg_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset 
 int lsgd_softmax_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
                         lsgd_error *err);
 int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
+                    lsgd_error *err);
+int lsgd_cnn_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
                     lsgd_error *err);
 
 /* Append a tensor of rows×cols (cols 0: vector) at the end of the vector;
