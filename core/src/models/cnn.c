@@ -20,15 +20,18 @@
 #include "models/cnn.h"
 #include "models/layers/layers.h"
 
-/* act, dact, Ract, Rdact of every activation, maxpool's argmax, the conv scratch. */
+/* act, dact, Ract, Rdact of every activation, maxpool's argmax, the conv columns
+ * and their scratch. */
 size_t cnn_workspace_floats(const cnn_impl *m)
 {
     size_t total = m->scratch_floats;
     for (int a = 0; a <= m->n_nodes; a++)
         total += 4 * CNN_CHUNK * m->size[a];
-    for (int k = 0; k < m->n_nodes; k++)
+    for (int k = 0; k < m->n_nodes; k++) {
         if (m->nodes[k].kind == &cnn_maxpool)
             total += CNN_CHUNK * m->size[m->nodes[k].out];
+        total += 2 * CNN_CHUNK * m->nodes[k].col_floats;
+    }
     return total;
 }
 
@@ -46,11 +49,15 @@ static int workspace(cnn_impl *m)
         m->Ract[a] = p, p += n;
         m->Rdact[a] = p, p += n;
     }
-    for (int k = 0; k < m->n_nodes; k++)
-        if (m->nodes[k].kind == &cnn_maxpool) {
-            m->nodes[k].argmax = (int32_t *)p; /* int32 and float are both 4 bytes */
-            p += CNN_CHUNK * m->size[m->nodes[k].out];
+    for (int k = 0; k < m->n_nodes; k++) {
+        cnn_node *n = &m->nodes[k];
+        if (n->kind == &cnn_maxpool) {
+            n->argmax = (int32_t *)p; /* int32 and float are both 4 bytes */
+            p += CNN_CHUNK * m->size[n->out];
         }
+        n->col = p, p += CNN_CHUNK * n->col_floats;
+        n->Rcol = p, p += CNN_CHUNK * n->col_floats;
+    }
     m->scratch = p;
     return LSGD_OK;
 }

@@ -25,7 +25,7 @@ typedef struct cnn_node cnn_node;
 typedef struct cnn_pass {
     const float *x, *v; /* parameters; the HVP's direction (NULL outside it) */
     float **act, **dact, **Ract, **Rdact;
-    float *scratch; /* the conv layers' im2col columns */
+    float *scratch; /* one sample's column gradient, for the conv layers */
     size_t B;
 } cnn_pass;
 
@@ -50,7 +50,10 @@ struct cnn_node {
     int in, out, skip;       /* activation indices; skip: a residual block's input */
     size_t w_off, b_off;     /* weight and bias in the flat vector (conv, dense) */
     int bias;
-    int32_t *argmax;         /* maxpool: [CNN_CHUNK · OC·OH·OW], in the workspace */
+    size_t col_floats;       /* conv: C·K·K·OH·OW per sample (0 when pointwise) */
+    /* in the workspace: */
+    int32_t *argmax;         /* maxpool: [CNN_CHUNK, OC·OH·OW] */
+    float *col, *Rcol;       /* conv: im2col of act[in] and of Ract[in], [CNN_CHUNK, col_floats] */
 };
 
 /* The layer kinds (cnn_layers.c). */
@@ -62,7 +65,7 @@ typedef struct cnn_impl {
     int n_nodes;
     size_t size[CNN_MAX_NODES + 1]; /* floats per sample of act[0 .. n_nodes] */
     size_t shape[3];                /* the input's [C, H, W] */
-    size_t scratch_floats;
+    size_t scratch_floats; /* the largest col_floats */
     int torch_init; /* no model.init: PyTorch's default U(±1/√fan_in) */
     /* workspace for one chunk, allocated on first use */
     float *work;
@@ -71,7 +74,7 @@ typedef struct cnn_impl {
     float *scratch;
 } cnn_impl;
 
-/* Floats (argmax ints counted as floats) of one chunk's workspace. */
+/* Floats of one chunk's workspace (argmax's int32s counted as floats). */
 size_t cnn_workspace_floats(const cnn_impl *m);
 
 /* cnn_build.c: model.layers and model.input_shape into m's nodes and tensors. */

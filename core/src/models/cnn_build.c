@@ -128,11 +128,12 @@ static int parse_conv(build *b, const json_t *spec, const char *key, lsgd_error 
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %zu input channels × %lld×%lld kernel "
                               "exceed 2^26 weights per output channel", key, n->C, k, k);
     n->bias = bias_option(b, spec);
-    size_t scratch = conv2d_scratch_floats(n->C, n->K, n->OH, n->OW);
-    if (scratch > LSGD_MAX_MLP_ACTIVATIONS)
+    size_t col = n->C * n->K * n->K * n->OH * n->OW; /* < 2^26 · 2^26: no wrap */
+    if (col > LSGD_MAX_MLP_ACTIVATIONS / CNN_CHUNK)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: its im2col columns would need %zu "
-                              "floats; lsgd's limit is 2^28", key, scratch);
-    b->m->scratch_floats = scratch > b->m->scratch_floats ? scratch : b->m->scratch_floats;
+                              "floats per sample; lsgd's limit is 2^22", key, col);
+    n->col_floats = conv2d_pointwise(n->K, n->S, n->P) ? 0 : col;
+    b->m->scratch_floats = col > b->m->scratch_floats ? col : b->m->scratch_floats;
     char name[24];
     snprintf(name, sizeof name, "conv%d", ++b->convs);
     if ((rc = add_tensors(b, n, name, n->OC, n->C * n->K * n->K, err)))

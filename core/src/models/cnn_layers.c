@@ -27,13 +27,20 @@ static size_t out_size(const cnn_node *n)
     return n->OC * n->OH * n->OW;
 }
 
-/* ---- conv ---- */
+/* ---- conv: the columns of act[in] (and of Ract[in]) kept from the forward passes ---- */
+
+/* The columns of act[in] as conv_forward left them (the input itself when pointwise). */
+static const float *columns(const cnn_node *n, const float *col, const float *inp)
+{
+    return conv2d_pointwise(n->K, n->S, n->P) ? inp : col;
+}
 
 static void conv_forward(const cnn_node *n, const cnn_pass *p)
 {
-    conv2d_forward(p->act[n->out], p->act[n->in], p->x + n->w_off,
-                   n->bias ? p->x + n->b_off : NULL, p->scratch, p->B, n->C, n->H, n->W, n->OC,
-                   n->K, n->S, n->P, 0);
+    const float *col = conv2d_columns(n->col, p->act[n->in], p->B, n->C, n->H, n->W, n->K,
+                                      n->S, n->P);
+    conv2d_forward(p->act[n->out], col, p->x + n->w_off, n->bias ? p->x + n->b_off : NULL,
+                   p->B, n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 0);
 }
 
 static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
@@ -41,31 +48,34 @@ static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
     if (!grad && !n->in)
         return;
     conv2d_backward(n->in ? p->dact[n->in] : NULL, grad ? grad + n->w_off : NULL,
-                    grad && n->bias ? grad + n->b_off : NULL, p->dact[n->out], p->act[n->in],
-                    p->x + n->w_off, p->scratch, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
-                    n->P);
+                    grad && n->bias ? grad + n->b_off : NULL, p->dact[n->out],
+                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
 static void conv_forward_r(const cnn_node *n, const cnn_pass *p)
 {
-    conv2d_forward(p->Ract[n->out], p->act[n->in], p->v + n->w_off,
-                   n->bias ? p->v + n->b_off : NULL, p->scratch, p->B, n->C, n->H, n->W, n->OC,
-                   n->K, n->S, n->P, 0);
-    if (n->in)
-        conv2d_forward(p->Ract[n->out], p->Ract[n->in], p->x + n->w_off, NULL, p->scratch, p->B,
-                       n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 1);
+    conv2d_forward(p->Ract[n->out], columns(n, n->col, p->act[n->in]), p->v + n->w_off,
+                   n->bias ? p->v + n->b_off : NULL, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
+                   n->P, 0);
+    if (!n->in)
+        return;
+    const float *Rcol = conv2d_columns(n->Rcol, p->Ract[n->in], p->B, n->C, n->H, n->W, n->K,
+                                       n->S, n->P);
+    conv2d_forward(p->Ract[n->out], Rcol, p->x + n->w_off, NULL, p->B, n->C, n->H, n->W, n->OC,
+                   n->K, n->S, n->P, 1);
 }
 
 static void conv_backward_r(const cnn_node *n, const cnn_pass *p, float *hv)
 {
     conv2d_backward(n->in ? p->Rdact[n->in] : NULL, hv + n->w_off,
-                    n->bias ? hv + n->b_off : NULL, p->Rdact[n->out], p->act[n->in],
-                    p->x + n->w_off, p->scratch, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
-                    n->P);
+                    n->bias ? hv + n->b_off : NULL, p->Rdact[n->out],
+                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    n->H, n->W, n->OC, n->K, n->S, n->P);
     if (n->in)
-        conv2d_backward(p->Rdact[n->in], hv + n->w_off, NULL, p->dact[n->out], p->Ract[n->in],
-                        p->v + n->w_off, p->scratch, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
-                        n->P);
+        conv2d_backward(p->Rdact[n->in], hv + n->w_off, NULL, p->dact[n->out],
+                        columns(n, n->Rcol, p->Ract[n->in]), p->v + n->w_off, p->scratch, p->B,
+                        n->C, n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
 /* ---- dense ---- */

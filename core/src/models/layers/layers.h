@@ -27,20 +27,25 @@
 /* Output side of a K-kernel over n inputs: (n + 2P − K)/S + 1 (0 when K > n + 2P). */
 size_t conv2d_out_side(size_t n, size_t K, size_t S, size_t P);
 
-/* Floats of scratch conv2d_forward/backward need: 2·C·K·K·OH·OW (one
- * sample's im2col columns and their gradient). */
-size_t conv2d_scratch_floats(size_t C, size_t K, size_t OH, size_t OW);
+/* A 1×1 kernel with stride 1 and no padding: the input is its own columns. */
+int conv2d_pointwise(size_t K, size_t S, size_t P);
 
-/* out[B, OC, OH, OW] (+)= conv(inp[B, C, H, W], weight[OC, C, K, K]) + bias[OC]
- * (bias may be NULL). */
-void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
-                    float *scratch, size_t B, size_t C, size_t H, size_t W, size_t OC,
-                    size_t K, size_t S, size_t P, int accumulate);
+/* col[B, C·K·K, OH·OW] = the receptive fields of inp[B, C, H, W] (im2col); returns
+ * col, or inp itself for a pointwise conv (col untouched, may be NULL). */
+const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, size_t H,
+                            size_t W, size_t K, size_t S, size_t P);
 
-/* dinp[B, C, H, W] += ∂/∂inp, dweight[OC, C, K, K] += ∂/∂weight, dbias[OC] += Σ dout
- * (any of them may be NULL: not wanted) for dout[B, OC, OH, OW]. */
+/* out[B, OC, OH, OW] (+)= weight[OC, C, K, K] ⊛ the input whose columns are col
+ * (conv2d_columns) + bias[OC] (bias may be NULL). */
+void conv2d_forward(float *out, const float *col, const float *weight, const float *bias,
+                    size_t B, size_t C, size_t H, size_t W, size_t OC, size_t K, size_t S,
+                    size_t P, int accumulate);
+
+/* For dout[B, OC, OH, OW] and the input's columns col: dinp[B, C, H, W] += ∂/∂inp,
+ * dweight[OC, C, K, K] += ∂/∂weight, dbias[OC] += Σ dout (any may be NULL: not
+ * wanted); dcol is scratch of C·K·K·OH·OW floats. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, float *scratch, size_t B, size_t C,
+                     const float *col, const float *weight, float *dcol, size_t B, size_t C,
                      size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P);
 
 /* ---- dense.c: fully connected, out = inp · weightᵀ + bias ---- */
