@@ -8,7 +8,8 @@
  *   cnn_lenet5_hvp_over_grad
  *
  * Gradient and HVP are timed interleaved (the machine is shared): each of
- * the rounds times `reps` calls of both, each keeps its best round.
+ * ROUNDS rounds times REPS calls of one then of the other; each keeps its
+ * best round.
  *
  * usage: cnn MNIST_DIR LENET5_CONFIG
  */
@@ -22,7 +23,7 @@
 #include "models/model.h"
 #include "util/rng.h"
 
-enum { BATCH = 64, BATCHES = 32, REPS = 20, ROUNDS = 7 };
+enum { BATCH = 64, BATCHES = 32, REPS = 5, ROUNDS = 30 };
 
 static double now(void)
 {

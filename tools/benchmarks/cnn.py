@@ -7,7 +7,7 @@ import time
 
 import torch
 
-BATCH, REPS, ROUNDS = 64, 20, 7
+BATCH, REPS, ROUNDS = 64, 5, 30
 
 
 def lenet5():

@@ -89,10 +89,30 @@ static void col2im(float *img, const float *col, size_t C, size_t H, size_t W, s
                     if (hi == lo)
                         continue;
                     float *dst = img + (c * H + ih - P) * W + (lo * S + j - P);
-                    for (size_t k = 0; k < hi - lo; k++)
-                        dst[k * S] += col[lo + k];
+                    if (S == 1) /* contiguous: vectorizes */
+                        for (size_t k = 0; k < hi - lo; k++)
+                            dst[k] += col[lo + k];
+                    else
+                        for (size_t k = 0; k < hi - lo; k++)
+                            dst[k * S] += col[lo + k];
                 }
             }
+}
+
+/* Σ x[n], in 8 interleaved partial sums so the loop vectorizes. */
+static float plane_sum(const float *x, size_t n)
+{
+    float part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += x[i + k];
+    float sum = 0;
+    for (; i < n; i++)
+        sum += x[i];
+    for (int k = 0; k < 8; k++)
+        sum += part[k];
+    return sum;
 }
 
 void conv2d_forward(float *out, const float *col, const float *weight, const float *bias,
@@ -129,8 +149,7 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dou
                         (int)CKK);
         if (dbias)
             for (size_t oc = 0; oc < OC; oc++)
-                for (size_t p = 0; p < OHW; p++)
-                    dbias[oc] += d[oc * OHW + p];
+                dbias[oc] += plane_sum(d + oc * OHW, OHW);
         if (!dinp)
             continue;
         /* dcol[C·K·K, OH·OW] = weightᵀ · dout, added back onto the image
