@@ -56,8 +56,10 @@ const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, si
                         memset(out, 0, OW * sizeof *out);
                         continue;
                     }
-                    memset(out, 0, lo * sizeof *out);
-                    memset(out + hi, 0, (OW - hi) * sizeof *out);
+                    for (size_t ow = 0; ow < lo; ow++) /* the padding: a few columns */
+                        out[ow] = 0.0f;
+                    for (size_t ow = hi; ow < OW; ow++)
+                        out[ow] = 0.0f;
                     if (hi == lo)
                         continue;
                     /* src[k·S] = inp at output lo + k: input column lo·S + j − P ≥ 0 */
