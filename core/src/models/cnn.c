@@ -62,27 +62,6 @@ static int workspace(cnn_impl *m)
     return LSGD_OK;
 }
 
-/* act[0][B, d] = the rows of the batch from `start`, dense; labels[B]; returns B. */
-static size_t load_chunk(cnn_impl *m, float *labels, const lsgd_batch *batch, size_t start)
-{
-    size_t B = batch->n - start < CNN_CHUNK ? batch->n - start : CNN_CHUNK;
-    const lsgd_dataset *set = batch->set;
-    size_t d = set->d;
-    float *X = m->act[0];
-    for (size_t b = 0; b < B; b++) {
-        size_t row = batch->rows[start + b];
-        labels[b] = set->y[row];
-        if (set->X) {
-            memcpy(X + b * d, set->X + row * d, d * sizeof *X);
-            continue;
-        }
-        memset(X + b * d, 0, d * sizeof *X);
-        for (size_t k = set->row_ptr[row]; k < set->row_ptr[row + 1]; k++)
-            X[b * d + set->col[k]] = set->val[k];
-    }
-    return B;
-}
-
 static cnn_pass pass_of(cnn_impl *m, const float *x, const float *v, size_t B)
 {
     return (cnn_pass){x, v, m->act, m->dact, m->Ract, m->Rdact, m->scratch, B};
@@ -142,6 +121,30 @@ static int prepare(lsgd_model *model, const lsgd_batch *batch, lsgd_error *err)
     return rc;
 }
 
+/* Σ_b −log p_y over the batch, chunk by chunk, and on the way: with v, out += H·v
+ * (out = the HVP); else with out, out += the gradient; with correct, the count
+ * of rows classified right.  The loss is scaled by 1/n for the derivatives. */
+static double over_chunks(cnn_impl *m, const float *x, const float *v, const lsgd_batch *batch,
+                          float *out, size_t *correct)
+{
+    float labels[CNN_CHUNK];
+    float scale = (float)(1.0 / (double)batch->n);
+    double sum = 0;
+    for (size_t start = 0; start < batch->n; start += CNN_CHUNK) {
+        size_t B = batch->n - start < CNN_CHUNK ? batch->n - start : CNN_CHUNK;
+        model_gather_rows(m->act[0], labels, batch->set, batch->rows + start, B);
+        cnn_pass p = pass_of(m, x, v, B);
+        sum += forward(m, &p, labels);
+        if (v)
+            backward_r(m, &p, out, labels, scale);
+        else if (out)
+            backward(m, &p, out, labels, scale);
+        if (correct)
+            *correct += softmax_correct(m->act[m->n_nodes], labels, B, m->size[m->n_nodes]);
+    }
+    return sum;
+}
+
 static int cnn_loss_grad(lsgd_model *model, const float *x, const lsgd_batch *batch,
                          double *loss, float *grad, lsgd_error *err)
 {
@@ -149,18 +152,9 @@ static int cnn_loss_grad(lsgd_model *model, const float *x, const lsgd_batch *ba
     if (rc != LSGD_OK)
         return rc;
     cnn_impl *m = model->impl;
-    float labels[CNN_CHUNK];
-    double sum = 0;
     if (grad)
         memset(grad, 0, model->dim * sizeof *grad);
-    for (size_t start = 0; start < batch->n; start += CNN_CHUNK) {
-        size_t B = load_chunk(m, labels, batch, start);
-        cnn_pass p = pass_of(m, x, NULL, B);
-        sum += forward(m, &p, labels);
-        if (grad)
-            backward(m, &p, grad, labels, (float)(1.0 / (double)batch->n));
-    }
-    *loss = sum / (double)batch->n;
+    *loss = over_chunks(m, x, NULL, batch, grad, NULL) / (double)batch->n;
     model_l2_loss_grad(&m->base, x, loss, grad);
     return LSGD_OK;
 }
@@ -172,14 +166,8 @@ static int cnn_hvp(lsgd_model *model, const float *x, const lsgd_batch *batch, c
     if (rc != LSGD_OK)
         return rc;
     cnn_impl *m = model->impl;
-    float labels[CNN_CHUNK];
     memset(out, 0, model->dim * sizeof *out);
-    for (size_t start = 0; start < batch->n; start += CNN_CHUNK) {
-        size_t B = load_chunk(m, labels, batch, start);
-        cnn_pass p = pass_of(m, x, v, B);
-        forward(m, &p, labels);
-        backward_r(m, &p, out, labels, (float)(1.0 / (double)batch->n));
-    }
+    over_chunks(m, x, v, batch, out, NULL);
     model_l2_hvp(&m->base, v, out);
     return LSGD_OK;
 }
@@ -191,16 +179,8 @@ static int cnn_evaluate(lsgd_model *model, const float *x, const lsgd_batch *bat
     if (rc != LSGD_OK)
         return rc;
     cnn_impl *m = model->impl;
-    float labels[CNN_CHUNK];
-    double sum = 0;
     size_t correct = 0;
-    for (size_t start = 0; start < batch->n; start += CNN_CHUNK) {
-        size_t B = load_chunk(m, labels, batch, start);
-        cnn_pass p = pass_of(m, x, NULL, B);
-        sum += forward(m, &p, labels);
-        correct += softmax_correct(m->act[m->n_nodes], labels, B, m->size[m->n_nodes]);
-    }
-    *loss = sum / (double)batch->n;
+    *loss = over_chunks(m, x, NULL, batch, NULL, &correct) / (double)batch->n;
     model_l2_loss_grad(&m->base, x, loss, NULL);
     *accuracy = (double)correct / (double)batch->n;
     return LSGD_OK;

@@ -133,30 +133,12 @@ static int workspace(mlp_impl *m)
     return LSGD_OK;
 }
 
-/* X[B, d] = the rows of the batch, dense; labels[B] their classes. */
-static void gather(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
-                   size_t B)
-{
-    size_t d = set->d;
-    for (size_t b = 0; b < B; b++) {
-        size_t row = rows[b];
-        labels[b] = set->y[row];
-        if (set->X) {
-            memcpy(X + b * d, set->X + row * d, d * sizeof *X);
-            continue;
-        }
-        memset(X + b * d, 0, d * sizeof *X);
-        for (size_t k = set->row_ptr[row]; k < set->row_ptr[row + 1]; k++)
-            X[b * d + set->col[k]] = set->val[k];
-    }
-}
-
 /* The chunk of the batch from row `start` into m->X and labels; returns
  * its row count B ≤ MLP_CHUNK. */
 static size_t load_chunk(mlp_impl *m, float *labels, const lsgd_batch *batch, size_t start)
 {
     size_t B = batch->n - start < MLP_CHUNK ? batch->n - start : MLP_CHUNK;
-    gather(m->X, labels, batch->set, batch->rows + start, B);
+    model_gather_rows(m->X, labels, batch->set, batch->rows + start, B);
     return B;
 }
 

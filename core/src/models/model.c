@@ -225,6 +225,23 @@ int model_check_batch(const lsgd_model *model, const lsgd_batch *batch, lsgd_err
     return LSGD_OK;
 }
 
+void model_gather_rows(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
+                       size_t B)
+{
+    size_t d = set->d;
+    for (size_t b = 0; b < B; b++) {
+        size_t row = rows[b];
+        labels[b] = set->y[row];
+        if (set->X) {
+            memcpy(X + b * d, set->X + row * d, d * sizeof *X);
+            continue;
+        }
+        memset(X + b * d, 0, d * sizeof *X);
+        for (size_t k = set->row_ptr[row]; k < set->row_ptr[row + 1]; k++)
+            X[b * d + set->col[k]] = set->val[k];
+    }
+}
+
 /* ---- construction ---- */
 
 /* The model's parameters within LSGD_MAX_PARAMETERS, else an error naming

@@ -67,6 +67,10 @@ void model_base_free(model_base *base);
  * for classifiers, labels below `classes`. */
 int model_check_batch(const lsgd_model *model, const lsgd_batch *batch, lsgd_error *err);
 
+/* X[B, d] = rows[B] of set, dense (sparse rows expanded); labels[B] their y. */
+void model_gather_rows(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
+                       size_t B);
+
 /* L2 on the non-bias tensors: *loss += (l2/2)‖w‖², grad += l2·w (grad may be
  * NULL); and its Hessian term out += l2·v. */
 void model_l2_loss_grad(const model_base *base, const float *x, double *loss, float *grad);
