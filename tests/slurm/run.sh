@@ -13,6 +13,7 @@
 # (Leak checking is off for the ranks: Open MPI keeps its allocations.)
 set -euo pipefail
 lsgd=${1:?lsgd binary}
+here=$(cd "$(dirname "$0")" && pwd)
 lsgd=$(cd "$(dirname "$lsgd")" && pwd)/$(basename "$lsgd")
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root to install and start Slurm's daemons"; exit 77; }
 
@@ -118,23 +119,16 @@ until_ok 30 sh -c "sinfo -h -N -o %t | grep -qx idle" || fail "node $node not id
 echo "slurm: one node ($node, $cpus CPUs), slurmctld and slurmd up"
 
 # ---- the run under srun, and the same config on shm ----
-cat > "$work/cfg.json" << 'JSON'
-{"seed": 5, "workers": 3,
- "model": {"type": "quadratic", "problem": "dense", "dim": 64},
- "algorithm": {"type": "local_sgd", "steps": 120, "lr": 0.0005},
- "schedule": {"type": "constant", "period": 4},
- "transport": {"plugin": "mpi", "params": {"timeout_s": 20}},
- "output": {"progress": "none"}}
-JSON
+cp "$here/../data/transports/quadratic-3-workers.json" "$work/cfg.json"
 overcommit=""
 [ "$cpus" -ge 3 ] || overcommit=--overcommit # 3 tasks on fewer CPUs
 cd "$work"
 ASAN_OPTIONS=detect_leaks=0 timeout 90 srun --mpi=pmix $overcommit -n 3 --time=2 "$lsgd" run cfg.json \
-    --set output.dir="$work/slurm-run" > "$work/srun.log" 2>&1 ||
+    --set transport.plugin=mpi --set transport.params.timeout_s=20 --set output.dir="$work/slurm-run" > "$work/srun.log" 2>&1 ||
     fail "srun --mpi=pmix -n 3 lsgd run failed ($?): $(tail -5 "$work/srun.log")"
 grep -q "3 workers x mpi" "$work/srun.log" || fail "srun did not run 3 mpi workers: $(head -5 "$work/srun.log")"
 sed 's/^/  /' "$work/srun.log"
-"$lsgd" run cfg.json --set transport.plugin=shm --set output.dir="$work/shm-run" > /dev/null 2> "$work/shm.log" ||
+"$lsgd" run cfg.json --set output.dir="$work/shm-run" > /dev/null 2> "$work/shm.log" ||
     fail "lsgd run on shm failed: $(tail -1 "$work/shm.log")"
 cmp "$work/slurm-run/model.npy" "$work/shm-run/model.npy" ||
     fail "the model trained under srun differs from the one trained on shm"

@@ -12,7 +12,7 @@
 
 #include "harness.h"
 
-static const char *quadratic(void) { return test_root_path("tests/data/netlab/quadratic.json"); }
+static const char *quadratic(void) { return test_root_path("tests/data/transports/quadratic-3-workers.json"); }
 
 /* Runs tools/netlab with `arguments`; a lab that cannot be built here
  * (status 77: not root, no namespaces) is reported and *skipped set. */
