@@ -2,7 +2,8 @@
  * netlab.c — tools/netlab, a network of hosts on one machine: lsgd workers
  * in network namespaces over shaped links train the model one host trains,
  * bitwise, and a round takes at least the links' delay; the lab is gone
- * once netlab ends, also when it is terminated mid-run.  Needs root (the
+ * once netlab ends, also when it is terminated mid-run, and what a killed
+ * netlab left is removed by the next.  Needs root (the
  * tests say why they prove nothing otherwise); bad arguments are refused
  * anywhere.
  */
@@ -98,6 +99,27 @@ LSGD_TEST(netlab, terminated_mid_run_netlab_stops_its_workers_and_removes_its_na
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "namespaces left: 0"));
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "workers left: 0"));
     }
+    test_output_free(&o);
+}
+
+LSGD_TEST(netlab, namespaces_left_by_a_killed_netlab_are_removed_by_the_next_one)
+{
+    const char *dir = test_tmpdir();
+    /* no process has pid 99999999 (pid_max is at most 2^22) */
+    test_output made = test_run("ip netns add lsgdlab-99999999-0", 10);
+    char arguments[4400];
+    int skipped;
+    snprintf(arguments, sizeof arguments, "--hosts 1 --out '%s/lab' '%s'", dir, quadratic());
+    test_output o = netlab(arguments, 60, &skipped);
+    if (!skipped) {
+        CU_ASSERT_EQUAL(made.status, 0);
+        CU_ASSERT_EQUAL(o.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "netlab: removed lsgdlab-99999999-0, left by netlab 99999999"));
+        test_output left = test_run("ip netns list | grep -c '^lsgdlab-99999999-'", 10);
+        CU_ASSERT_EQUAL(atoi(left.out), 0);
+        test_output_free(&left);
+    }
+    test_output_free(&made);
     test_output_free(&o);
 }
 
