@@ -76,4 +76,7 @@ awk -v u="$base" -v ua="$base_acc" -v b="$blocking" -v ba="$blocking_acc" -v o="
            b / o, b - u, o - u
     hidden = (b > u ? 1 - (o - u) / (b - u) : 0)
     printf "overlap hides %.0f%% of the link time (target >= 80%%)  %s\n", 100 * hidden, (hidden >= 0.8 ? "ok" : "MISSED")
+    bound = (b > u ? u / (b - u) : 1)
+    printf "(a round of local steps, at most the unshaped round: %.1f ms, can hide at most %.0f%% of the link time)\n",
+           u, 100 * (bound < 1 ? bound : 1)
 }'
