@@ -17,6 +17,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 lsgd=$(cd "$(dirname "$lsgd")" && pwd)/$(basename "$lsgd")
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root to install and start Slurm's daemons"; exit 77; }
 
+# One test cluster at a time on this machine (its ports are fixed): a
+# second run waits for the first, at most 150 s.
+exec 9> /tmp/lsgd-slurm-test.lock
+flock -w 150 9 || { echo "another tests/slurm/run.sh held /tmp/lsgd-slurm-test.lock for 150 s"; exit 1; }
+
 # ---- packages: only for this test, not the build ----
 SLURM_PKGS="slurmctld slurmd slurm-client munge"
 missing=""
