@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/slurm/run.sh LSGD_BIN — lsgd under Slurm: a one-node cluster of this
 # host, started here, runs `srun --mpi=pmix -n 3 lsgd run cfg.json` with the
-# mpi transport, and its model.npy is compared with `lsgd run` of the same
-# config on shm (bitwise).
+# mpi transport, then the same in a batch script (`sbatch --wait`, as the
+# README's example), and each model.npy is compared with `lsgd run` of the
+# same config on shm (bitwise).
 #
 # It installs what is missing of Debian's slurm-wlm (slurmctld, slurmd,
 # slurm-client) and munge, makes a munge key in a temporary directory and
@@ -138,3 +139,19 @@ sed 's/^/  /' "$work/srun.log"
 cmp "$work/slurm-run/model.npy" "$work/shm-run/model.npy" ||
     fail "the model trained under srun differs from the one trained on shm"
 echo "srun --mpi=pmix -n 3 lsgd run: mpi under Slurm = lsgd run over shm, model.npy bitwise"
+
+# ---- the same through a batch script, as the README's sbatch example ----
+cat > "$work/job.sh" << JOB
+#!/bin/bash
+#SBATCH --job-name=lsgd-test
+#SBATCH --ntasks=3 $overcommit
+#SBATCH --time=2
+#SBATCH --output=$work/sbatch-%j.out
+srun --mpi=pmix "$lsgd" run cfg.json --set workers=\$SLURM_NTASKS \\
+     --set transport.plugin=mpi --set output.dir="$work/sbatch-run"
+JOB
+ASAN_OPTIONS=detect_leaks=0 timeout 90 sbatch --wait "$work/job.sh" > "$work/sbatch.log" 2>&1 ||
+    fail "sbatch --wait job.sh failed ($?): $(tail -3 "$work/sbatch.log"; tail -5 "$work"/sbatch-*.out)"
+cmp "$work/sbatch-run/model.npy" "$work/shm-run/model.npy" ||
+    fail "the model trained by the batch job differs from the one trained on shm"
+echo "sbatch job.sh (srun --mpi=pmix inside, 3 tasks): model.npy bitwise"
