@@ -166,8 +166,7 @@ int lsgd_report_close_round(lsgd_run *run, const float *model, lsgd_error *err)
                                ? (float)(run->round_loss_sum / (double)run->round_loss_count)
                                : NAN;
     v[REPORT_GRAD_NORM] = (float)run->last_grad_norm;
-    v[REPORT_DRIFT] = run->set.algorithm == LSGD_ALG_MINIBATCH_SGD ? 0.0f
-                                                                    : (float)run->round_drift;
+    v[REPORT_DRIFT] = (float)run->round_drift;
     float dmin, dmax;
     lsgd_scaling_range(&run->scaling, &dmin, &dmax);
     v[REPORT_D_MIN] = dmin;
