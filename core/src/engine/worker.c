@@ -66,7 +66,7 @@ static int check_shards(const lsgd_run *run, lsgd_error *err)
     size_t worker, n;
     if (smallest_shard(&worker, &n, run, err))
         return err->code;
-    const char *type = lsgd_config_string(run->cfg, "data.partition.type", "iid");
+    const char *type = lsgd_setting_string(run->cfg, "data.partition.type");
     if (n == 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "data.partition: the %s partition gives worker %zu of %d no "
@@ -435,7 +435,7 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
         return lsgd_error_prefix(err, "worker %d: ", run->rank);
     if (args->announce && run->rank > 0) {
         printf("lsgd: rank %d of %d joined run %s over %s\n", run->rank, run->world, run->run_id,
-               lsgd_config_string(run->cfg, "transport.plugin", "shm"));
+               lsgd_setting_string(run->cfg, "transport.plugin"));
         fflush(stdout);
     }
     run->wall_origin = run->checkpoint_clock = lsgd_now();
