@@ -11,13 +11,14 @@
 #include "host/config.h"
 
 extern const lsgd_algorithm lsgd_algorithm_local_sgd, lsgd_algorithm_minibatch_sgd,
-    lsgd_algorithm_overlap_local_sgd, lsgd_algorithm_local_gd;
+    lsgd_algorithm_overlap_local_sgd, lsgd_algorithm_local_gd, lsgd_algorithm_fedprox;
 
 static const lsgd_algorithm *const ALGORITHMS[] = {
     &lsgd_algorithm_local_sgd,
     &lsgd_algorithm_minibatch_sgd,
     &lsgd_algorithm_overlap_local_sgd,
     &lsgd_algorithm_local_gd,
+    &lsgd_algorithm_fedprox,
     NULL,
 };
 
