@@ -98,6 +98,14 @@ LSGD_TEST(engine_faults, resume_with_an_outer_nesterov_optimizer_and_sync_refres
                       " \"nesterov\": true},");
 }
 
+/* SCAFFOLD's control variates c_m and c are in its checkpoint records,
+ * and its global step (outer sgd, lr η_g) in the outer's. */
+LSGD_TEST(engine_faults, resume_of_scaffold_with_a_global_step_size_is_bitwise)
+{
+    resume_is_bitwise("scaffold", "", "",
+                      "\"outer\": {\"plugin\": \"sgd\", \"lr\": 1.5},");
+}
+
 LSGD_TEST(engine_faults, resume_without_a_checkpoint_is_refused_with_exit_2)
 {
     char text[4096];

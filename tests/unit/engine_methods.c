@@ -15,7 +15,8 @@
 #include "harness.h"
 
 /* A least-squares problem (no bias) dealt over `world` workers as a run
- * of this config deals it: each worker's rows, the features and targets. */
+ * of this config deals it: each worker's rows, the features and targets
+ * (the regression values, or ±1 for two classes, as models/least_squares.c). */
 typedef struct shards {
     lsgd_dataset *train;
     lsgd_shard *shard; /* [world] */
@@ -34,7 +35,7 @@ static void shards_of(shards *s, const char *config_path, int world)
     lsgd_dataset *test = NULL;
     lsgd_error err;
     CU_ASSERT_EQUAL_FATAL(lsgd_data_load(&s->train, &test, data, seed, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(s->train->classes, 0); /* targets are the regression values */
+    CU_ASSERT_FATAL(s->train->classes == 0 || s->train->classes == 2);
     s->world = world;
     s->d = s->train->d;
     s->shard = calloc((size_t)world, sizeof *s->shard);
@@ -60,7 +61,8 @@ static void gradient(double *g, const shards *s, int m, const double *w)
     memset(g, 0, s->d * sizeof *g);
     for (size_t k = 0; k < sh->n; k++) {
         const float *a = s->train->X + (size_t)sh->rows[k] * s->d;
-        double r = -(double)s->train->y[sh->rows[k]];
+        double t = s->train->y[sh->rows[k]];
+        double r = s->train->classes == 2 ? (t == 1.0 ? -1.0 : 1.0) : -t; /* −target */
         for (size_t j = 0; j < s->d; j++)
             r += w[j] * a[j];
         for (size_t j = 0; j < s->d; j++)
@@ -135,5 +137,93 @@ LSGD_TEST(engine_methods, fedprox_takes_proximal_gradient_steps_around_the_last_
     CU_ASSERT(error <= 1e-5);
     CU_ASSERT(effect > 1e-3); /* the proximal term changed the result */
     free(got);
+    shards_free(&s);
+}
+
+/* ---- SCAFFOLD (§5.5) ---- */
+
+#define SCAFFOLD_CONFIG "tests/data/algorithms/scaffold_least_squares.json"
+
+/* SCAFFOLD option II from x₀ = 0, c_m = c = 0, plain gradient steps of
+ * size lr (control = 0: FedAvg, the corrections left out). */
+static void scaffold_by_hand(double *xbar, const shards *s, int rounds, int period, double lr,
+                             int control)
+{
+    size_t d = s->d;
+    int world = s->world;
+    double *x = malloc(world * d * sizeof *x), *cm = calloc(world * d, sizeof *cm);
+    double *c = calloc(d, sizeof *c), *g = malloc(d * sizeof *g);
+    memset(xbar, 0, d * sizeof *xbar);
+    for (int r = 0; r < rounds; r++) {
+        for (int m = 0; m < world; m++) {
+            double *y = x + (size_t)m * d, *cmm = cm + (size_t)m * d;
+            memcpy(y, xbar, d * sizeof *y);
+            for (int k = 0; k < period; k++) {
+                gradient(g, s, m, y);
+                for (size_t j = 0; j < d; j++)
+                    y[j] -= lr * (g[j] + (control ? c[j] - cmm[j] : 0));
+            }
+            for (size_t j = 0; j < d; j++)
+                cmm[j] = cmm[j] - c[j] + (xbar[j] - y[j]) / (period * lr);
+        }
+        for (size_t j = 0; j < d; j++) {
+            double xs = 0, cs = 0;
+            for (int m = 0; m < world; m++) {
+                xs += x[(size_t)m * d + j];
+                cs += cm[(size_t)m * d + j];
+            }
+            xbar[j] = xs / world;
+            c[j] = cs / world;
+        }
+    }
+    free(x);
+    free(cm);
+    free(c);
+    free(g);
+}
+
+/* bytes_sent of round r (from 0) of dir's run. */
+static double bytes_of_round(const char *dir, size_t r)
+{
+    metrics_table t;
+    if (read_metrics(&t, dir))
+        return NAN;
+    double v = r < t.rows ? value(&t, r, column(&t, "bytes_sent")) : NAN;
+    metrics_free(&t);
+    return v;
+}
+
+/* Two workers on least squares, full-batch: lsgd's model after 3 rounds of
+ * 5 steps is the option II reference loop's, not FedAvg's; each round
+ * sends more bytes than local_sgd's (the average of the c_m). */
+LSGD_TEST(engine_methods, scaffold_corrects_local_steps_with_option_ii_control_variates)
+{
+    const char *dir = test_tmpdir(), *plain = test_tmpdir();
+    test_output o = run_workers(SCAFFOLD_CONFIG, 2, dir, "", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_workers_args(SCAFFOLD_CONFIG, 2, plain, "", "--set algorithm.type=local_sgd", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    shards s;
+    shards_of(&s, SCAFFOLD_CONFIG, 2);
+    double want[5], fedavg[5];
+    fedprox_by_hand(fedavg, &s, 3, 5, 0.2, 0.0); /* FedAvg is FedProx with μ = 0 */
+    scaffold_by_hand(want, &s, 3, 5, 0.2, 1);
+    size_t n = 0;
+    float *got = read_model(dir, &n), *avg = read_model(plain, &n);
+    CU_ASSERT_FATAL(got && avg && n == 5);
+    double error = max_rel_diff(got, want, 5), effect = 0;
+    for (size_t j = 0; j < 5; j++)
+        effect = fmax(effect, fabs(want[j] - fedavg[j]));
+    if (error > 1e-5)
+        fprintf(stderr, "\n  scaffold: worst relative difference %.3g\n", error);
+    CU_ASSERT(error <= 1e-5);
+    CU_ASSERT(effect > 1e-3); /* the control variates changed the result */
+    CU_ASSERT(max_rel_diff(avg, fedavg, 5) <= 1e-5); /* and the FedAvg loop is local_sgd */
+    for (size_t r = 0; r < 3; r++)
+        CU_ASSERT(bytes_of_round(dir, r) > bytes_of_round(plain, r));
+    free(got);
+    free(avg);
     shards_free(&s);
 }

@@ -11,7 +11,8 @@
 #include "host/config.h"
 
 extern const lsgd_algorithm lsgd_algorithm_local_sgd, lsgd_algorithm_minibatch_sgd,
-    lsgd_algorithm_overlap_local_sgd, lsgd_algorithm_local_gd, lsgd_algorithm_fedprox;
+    lsgd_algorithm_overlap_local_sgd, lsgd_algorithm_local_gd, lsgd_algorithm_fedprox,
+    lsgd_algorithm_scaffold;
 
 static const lsgd_algorithm *const ALGORITHMS[] = {
     &lsgd_algorithm_local_sgd,
@@ -19,6 +20,7 @@ static const lsgd_algorithm *const ALGORITHMS[] = {
     &lsgd_algorithm_overlap_local_sgd,
     &lsgd_algorithm_local_gd,
     &lsgd_algorithm_fedprox,
+    &lsgd_algorithm_scaffold,
     NULL,
 };
 
