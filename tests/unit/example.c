@@ -175,19 +175,27 @@ LSGD_TEST(example, overlap_delay_is_faster_per_round_than_blocking_local_sgd)
     CU_ASSERT(loss[0] < 2 * loss[1] + 0.1);
 }
 
-/* The mean of a metrics column over the rounds. */
-static double mean_of(const char *dir, const char *col)
+/* The sum of a metrics column over the rounds; *rows how many. */
+static double sum_of(const char *dir, const char *col, size_t *rows)
 {
     metrics_table t;
+    *rows = 0;
     if (read_metrics(&t, dir))
         return NAN;
     double sum = 0;
     int c = column(&t, col);
     for (size_t r = 0; r < t.rows; r++)
         sum += value(&t, r, c);
-    double mean = t.rows ? sum / (double)t.rows : NAN;
+    *rows = t.rows;
     metrics_free(&t);
-    return mean;
+    return sum;
+}
+
+static double mean_of(const char *dir, const char *col)
+{
+    size_t rows;
+    double sum = sum_of(dir, col, &rows);
+    return rows ? sum / (double)rows : NAN;
 }
 
 /* §5.4 on label-sharded blobs: the proximal term keeps the workers' models
@@ -227,4 +235,30 @@ LSGD_TEST(example, scaffold_heterogeneous_ends_below_local_sgd_with_less_drift)
     CU_ASSERT(f < 0.95 * f_plain);
     CU_ASSERT(mean_of(scaffold, "drift") < 0.5 * mean_of(plain, "drift"));
     CU_ASSERT(mean_of(scaffold, "bytes_sent") > mean_of(plain, "bytes_sent"));
+}
+
+/* §5.6: synchronous for 160 steps (10 rounds without drift), then local:
+ * the objective of minibatch SGD at the same steps, for under half its
+ * bytes. */
+LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_bytes)
+{
+    const char *post = test_tmpdir(), *sync = test_tmpdir();
+    test_output o = run_example("post_local_sgd", post, "", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_example("post_local_sgd", sync, "--set algorithm.type=minibatch_sgd", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    double f = last(post, "objective"), f_sync = last(sync, "objective");
+    if (!(f <= 1.05 * f_sync))
+        fprintf(stderr, "\n  objective: post_local_sgd %.4g, minibatch_sgd %.4g\n", f, f_sync);
+    CU_ASSERT(f <= 1.05 * f_sync);
+    size_t rows;
+    CU_ASSERT(sum_of(post, "bytes_sent", &rows) < 0.5 * sum_of(sync, "bytes_sent", &rows));
+    metrics_table t;
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, post), 0);
+    for (size_t r = 0; r < 10; r++)
+        CU_ASSERT_EQUAL(value(&t, r, column(&t, "drift")), 0);
+    CU_ASSERT(value(&t, 10, column(&t, "drift")) > 0);
+    metrics_free(&t);
 }

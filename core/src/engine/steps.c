@@ -178,6 +178,39 @@ int lsgd_run_local_step(lsgd_run *run, int last_of_round, lsgd_gradient_fix fix,
     return rc ? lsgd_run_step_failed(run, run->g, err) : LSGD_OK;
 }
 
+/* The scaling step on the averaged gradient: fused with the average when
+ * the statistic is the gradient itself, after an averaged refresh when it
+ * is an HVP. */
+int lsgd_run_synchronous_step(lsgd_run *run, int last_of_round, lsgd_error *err)
+{
+    lsgd_scaling *s = &run->scaling;
+    float lr = (float)lsgd_lr_at(&run->lr, run->step);
+    double loss;
+    lsgd_run_next_batch(run);
+    if (lsgd_run_gradient(run, run->x, run->g, &loss, err))
+        return err->code;
+    lsgd_run_note_loss(run, loss);
+    if (lsgd_run_average_with_report(run, run->g, err))
+        return err->code;
+    if (last_of_round)
+        lsgd_run_note_gradient_norm(run);
+    int rc;
+    if (run->set.refresh_sync || s->ops->statistic_kind == LSGD_STATISTIC_NONE) {
+        rc = lsgd_scaling_step(s, run->x, run->g, lr, 0, err);
+    } else if (s->ops->statistic_kind == LSGD_STATISTIC_GRADIENT) {
+        rc = lsgd_scaling_step(s, run->x, run->g, lr, 1, err);
+    } else {
+        rc = lsgd_scaling_statistic(s, lsgd_run_context(run, run->x, run->g), err);
+        if (!rc && lsgd_run_average(run, s->statistic, run->dim, err))
+            return err->code;
+        if (!rc)
+            rc = lsgd_scaling_refresh(s, s->statistic, err);
+        if (!rc)
+            rc = lsgd_scaling_step(s, run->x, run->g, lr, 0, err);
+    }
+    return rc ? lsgd_run_step_failed(run, run->g, err) : LSGD_OK;
+}
+
 int lsgd_run_each_step(lsgd_run *run, uint64_t end, lsgd_step_fn step_fn, lsgd_error *err)
 {
     while (run->step < end) {
@@ -248,6 +281,12 @@ void lsgd_run_keep_before(lsgd_run *run)
 {
     if (run->x_before)
         memcpy(run->x_before, run->x, run->dim * sizeof *run->x);
+}
+
+int lsgd_run_communicate_nothing(lsgd_run *run, lsgd_error *err)
+{
+    run->round_drift = 0;
+    return lsgd_run_scaling_policy(run, err);
 }
 
 int lsgd_run_communicate_models(lsgd_run *run, lsgd_error *err)

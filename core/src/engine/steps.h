@@ -43,6 +43,10 @@ typedef void (*lsgd_gradient_fix)(lsgd_run *run, float *g);
  * g the minibatch gradient changed by fix. */
 int lsgd_run_local_step(lsgd_run *run, int last_of_round, lsgd_gradient_fix fix,
                         lsgd_error *err);
+/* One step of minibatch SGD (§5.1): the minibatch gradient averaged over
+ * the workers (the outbox report riding on it), then the scaling step, so
+ * every worker's model stays the same; an HVP statistic is averaged too. */
+int lsgd_run_synchronous_step(lsgd_run *run, int last_of_round, lsgd_error *err);
 /* Steps until run->step == end (interrupts checked before each); step_fn is
  * told whether it takes the round's last step. */
 typedef int (*lsgd_step_fn)(lsgd_run *run, int last_of_round, lsgd_error *err);
@@ -57,6 +61,9 @@ void lsgd_run_keep_before(lsgd_run *run);
 int lsgd_run_scaling_policy(lsgd_run *run, lsgd_error *err);
 int lsgd_run_sync_refresh(lsgd_run *run, lsgd_error *err);
 int lsgd_run_reset_scaling(lsgd_run *run, lsgd_error *err);
+/* The end of a round whose models never drifted apart (every step was
+ * synchronous): drift 0, the scaling policy. */
+int lsgd_run_communicate_nothing(lsgd_run *run, lsgd_error *err);
 /* The blocking end of a round: x ← x̄ (with the report), drift, the outer
  * optimizer's step when there is one, the scaling policy. */
 int lsgd_run_communicate_models(lsgd_run *run, lsgd_error *err);
