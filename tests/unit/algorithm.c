@@ -83,6 +83,8 @@ LSGD_TEST(algorithm, each_algorithm_refuses_what_it_cannot_run_when_the_config_l
                  " \"outer\": {\"plugin\": \"adam\"}}", "no pseudo-gradient");
     refused_with("{\"algorithm\": {\"type\": \"post_local_sgd\"},"
                  " \"outer\": {\"plugin\": \"sgd\"}}", "outer: post_local_sgd averages gradients");
+    refused_with("{\"algorithm\": {\"type\": \"fedavg\", \"fedavg\": {\"participants\": 2,"
+                 " \"fraction\": 0.5}}}", "both participants and fraction");
     lsgd_error err;
     CU_ASSERT_EQUAL(check_text("{\"algorithm\": {\"type\": \"local_sgd\"},"
                                " \"outer\": {\"plugin\": \"adam\"}}", &err), LSGD_OK);

@@ -308,3 +308,110 @@ LSGD_TEST(engine_methods, post_local_sgd_averages_gradients_until_warmup_then_st
     free(got);
     shards_free(&s);
 }
+
+/* ---- FedAvg with partial participation (§5.7) ---- */
+
+#define FEDAVG_CONFIG "tests/data/algorithms/fedavg_least_squares.json"
+
+/* One FedAvg round from xbar: the workers of `who` (a bit mask) take
+ * `period` gradient steps of size lr each, and xbar becomes their mean. */
+static void fedavg_round(double *xbar, const shards *s, unsigned who, int period, double lr)
+{
+    size_t d = s->d;
+    double *x = malloc(d * sizeof *x), *g = malloc(d * sizeof *g), *sum = calloc(d, sizeof *sum);
+    int k = 0;
+    for (int m = 0; m < s->world; m++) {
+        if (!(who >> m & 1))
+            continue;
+        memcpy(x, xbar, d * sizeof *x);
+        for (int t = 0; t < period; t++) {
+            gradient(g, s, m, x);
+            for (size_t j = 0; j < d; j++)
+                x[j] -= lr * g[j];
+        }
+        for (size_t j = 0; j < d; j++)
+            sum[j] += x[j];
+        k++;
+    }
+    for (size_t j = 0; j < d; j++)
+        xbar[j] = sum[j] / k;
+    free(x);
+    free(g);
+    free(sum);
+}
+
+static int bits(unsigned v)
+{
+    int n = 0;
+    for (; v; v >>= 1)
+        n += v & 1;
+    return n;
+}
+
+/* The smallest relative distance of got[d] to the result of `rounds`
+ * rounds from start, over every choice of `k` participants per round;
+ * *path the choices (a mask per round, 4 bits each). */
+static double closest_samples(const float *got, const shards *s, const double *start,
+                              int rounds, int k, int period, double lr, unsigned *path)
+{
+    double best = INFINITY;
+    unsigned full = (1u << s->world) - 1;
+    for (unsigned who = 1; who <= full; who++) {
+        if (bits(who) != k)
+            continue;
+        double x[16];
+        memcpy(x, start, s->d * sizeof *x);
+        fedavg_round(x, s, who, period, lr);
+        unsigned rest = 0;
+        double e = rounds == 1 ? max_rel_diff(got, x, s->d)
+                               : closest_samples(got, s, x, rounds - 1, k, period, lr, &rest);
+        if (e < best) {
+            best = e;
+            *path = who | rest << 4;
+        }
+    }
+    return best;
+}
+
+/* Four workers, one label-sorted shard each, 2 of 4 taking part in each
+ * of 3 full-batch rounds: lsgd's model is the reference loop's for one
+ * choice of pairs (any sample is tried), not full participation's; the
+ * sample changes from round to round; `fraction: 0.5` is the same K. */
+LSGD_TEST(engine_methods, fedavg_averages_over_a_seeded_sample_of_participants_each_round)
+{
+    const char *dir = test_tmpdir(), *half = test_tmpdir();
+    test_output o = run_workers(FEDAVG_CONFIG, 4, dir, "", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_workers_args(FEDAVG_CONFIG, 4, half, "",
+                         "--set algorithm.fedavg='{\"fraction\": 0.5}'", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    shards s;
+    shards_of(&s, FEDAVG_CONFIG, 4);
+    CU_ASSERT_FATAL(s.d == 5);
+    size_t n = 0;
+    float *got = read_model(dir, &n), *by_fraction = read_model(half, &n);
+    CU_ASSERT_FATAL(got && by_fraction && n == 5);
+    double zero[5] = {0}, all[5] = {0};
+    unsigned path = 0;
+    double error = closest_samples(got, &s, zero, 3, 2, 5, 0.2, &path);
+    if (error > 1e-5)
+        fprintf(stderr, "\n  fedavg: no choice of participants within %.3g\n", error);
+    CU_ASSERT(error <= 1e-5);
+    for (int r = 0; r < 3; r++)
+        fedavg_round(all, &s, 0xf, 5, 0.2);
+    CU_ASSERT(max_rel_diff(got, all, 5) > 1e-3); /* not everyone took part */
+    unsigned first = path & 0xf;
+    CU_ASSERT((path >> 4 & 0xf) != first || (path >> 8 & 0xf) != first);
+    CU_ASSERT_EQUAL(memcmp(got, by_fraction, 5 * sizeof *got), 0);
+    metrics_table t; /* loss and drift are the participants' */
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
+    for (size_t r = 0; r < t.rows; r++)
+        CU_ASSERT(isfinite(value(&t, r, column(&t, "train_loss"))) &&
+                  isfinite(value(&t, r, column(&t, "drift"))));
+    metrics_free(&t);
+    free(got);
+    free(by_fraction);
+    shards_free(&s);
+}

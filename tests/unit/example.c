@@ -262,3 +262,21 @@ LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_by
     CU_ASSERT(value(&t, 10, column(&t, "drift")) > 0);
     metrics_free(&t);
 }
+
+/* §5.7: with a quarter of 8 workers taking part in each round on
+ * Dirichlet-split blobs, FedAvg trains nearly as far as with all of them. */
+LSGD_TEST(example, fedavg_partial_trains_nearly_as_far_as_full_participation)
+{
+    const char *part = test_tmpdir(), *all = test_tmpdir();
+    test_output o = run_example("fedavg_partial", part, "", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_example("fedavg_partial", all, "--set algorithm.fedavg.fraction=1", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    double f = last(part, "objective"), f_all = last(all, "objective");
+    if (!(f <= 1.15 * f_all))
+        fprintf(stderr, "\n  objective: a quarter %.4g, all %.4g\n", f, f_all);
+    CU_ASSERT(f <= 1.15 * f_all && f != f_all);
+    CU_ASSERT(f < 0.5 * log(8.0));
+}

@@ -17,7 +17,8 @@
  * Random streams (seed = the config's seed): model init STREAM_INIT (same
  * on every rank, so x₀ agrees), minibatches STREAM_BATCH + rank, the noise
  * of stochastic objectives STREAM_NOISE + rank, the scaling plugin's
- * random() STREAM_SCALING + rank.
+ * random() STREAM_SCALING + rank, fedavg's sample of participants
+ * STREAM_PARTICIPANTS (same on every rank).
  */
 #ifndef LSGD_RUN_H
 #define LSGD_RUN_H
@@ -45,7 +46,8 @@ enum {
     LSGD_STREAM_BATCH = 0x2000,
     LSGD_STREAM_NOISE = 0x3000,
     LSGD_STREAM_SCALING = 0x4000,
-    LSGD_STREAM_MARGIN = 0x5000
+    LSGD_STREAM_MARGIN = 0x5000,
+    LSGD_STREAM_PARTICIPANTS = 0x6000
 };
 
 enum lsgd_state_policy { LSGD_STATE_LOCAL, LSGD_STATE_AVERAGE, LSGD_STATE_RESET };

@@ -12,7 +12,7 @@
 
 extern const lsgd_algorithm lsgd_algorithm_local_sgd, lsgd_algorithm_minibatch_sgd,
     lsgd_algorithm_overlap_local_sgd, lsgd_algorithm_local_gd, lsgd_algorithm_fedprox,
-    lsgd_algorithm_scaffold, lsgd_algorithm_post_local_sgd;
+    lsgd_algorithm_scaffold, lsgd_algorithm_post_local_sgd, lsgd_algorithm_fedavg;
 
 static const lsgd_algorithm *const ALGORITHMS[] = {
     &lsgd_algorithm_local_sgd,
@@ -22,6 +22,7 @@ static const lsgd_algorithm *const ALGORITHMS[] = {
     &lsgd_algorithm_fedprox,
     &lsgd_algorithm_scaffold,
     &lsgd_algorithm_post_local_sgd,
+    &lsgd_algorithm_fedavg,
     NULL,
 };
 
