@@ -78,6 +78,34 @@ static double max_rel_diff(const float *got, const double *want, size_t n)
     return worst;
 }
 
+/* The config run on `world` real workers into dir: its model (d floats,
+ * malloc'd) and, in s, the shards it dealt. */
+static float *run_with_shards(shards *s, const char *config, int world, const char *dir)
+{
+    test_output o = run_workers(config, world, dir, "", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    shards_of(s, config, world);
+    size_t n = 0;
+    float *x = read_model(dir, &n);
+    CU_ASSERT_FATAL(x && n == s->d);
+    return x;
+}
+
+/* lsgd's model got[n] is the reference want to rounding, and want is
+ * measurably not `without` (the reference lacking what the method adds). */
+static void is_reference_not_without(const char *method, const float *got, const double *want,
+                                     const double *without, size_t n)
+{
+    double error = max_rel_diff(got, want, n), effect = 0;
+    for (size_t j = 0; j < n; j++)
+        effect = fmax(effect, fabs(want[j] - without[j]));
+    if (error > 1e-5)
+        fprintf(stderr, "\n  %s: worst relative difference %.3g\n", method, error);
+    CU_ASSERT(error <= 1e-5);
+    CU_ASSERT(effect > 1e-3);
+}
+
 /* ---- FedProx (§5.4) ---- */
 
 #define FEDPROX_CONFIG "tests/data/algorithms/fedprox_least_squares.json"
@@ -116,26 +144,12 @@ static void fedprox_by_hand(double *xbar, const shards *s, int rounds, int perio
  * proximal term, and measurably not the one without it. */
 LSGD_TEST(engine_methods, fedprox_takes_proximal_gradient_steps_around_the_last_average)
 {
-    const char *dir = test_tmpdir();
-    test_output o = run_workers(FEDPROX_CONFIG, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
     shards s;
-    shards_of(&s, FEDPROX_CONFIG, 2);
+    float *got = run_with_shards(&s, FEDPROX_CONFIG, 2, test_tmpdir());
     double with_mu[5], without[5];
-    CU_ASSERT_EQUAL_FATAL(s.d, 5);
     fedprox_by_hand(with_mu, &s, 4, 5, 0.2, 2.0);
     fedprox_by_hand(without, &s, 4, 5, 0.2, 0.0);
-    size_t n = 0;
-    float *got = read_model(dir, &n);
-    CU_ASSERT_FATAL(got && n == 5);
-    double error = max_rel_diff(got, with_mu, 5), effect = 0;
-    for (size_t j = 0; j < 5; j++)
-        effect = fmax(effect, fabs(with_mu[j] - without[j]));
-    if (error > 1e-5)
-        fprintf(stderr, "\n  fedprox: worst relative difference %.3g\n", error);
-    CU_ASSERT(error <= 1e-5);
-    CU_ASSERT(effect > 1e-3); /* the proximal term changed the result */
+    is_reference_not_without("fedprox", got, with_mu, without, 5);
     free(got);
     shards_free(&s);
 }
@@ -199,27 +213,19 @@ static double bytes_of_round(const char *dir, size_t r)
 LSGD_TEST(engine_methods, scaffold_corrects_local_steps_with_option_ii_control_variates)
 {
     const char *dir = test_tmpdir(), *plain = test_tmpdir();
-    test_output o = run_workers(SCAFFOLD_CONFIG, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_workers_args(SCAFFOLD_CONFIG, 2, plain, "", "--set algorithm.type=local_sgd", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
     shards s;
-    shards_of(&s, SCAFFOLD_CONFIG, 2);
+    float *got = run_with_shards(&s, SCAFFOLD_CONFIG, 2, dir);
+    test_output o = run_workers_args(SCAFFOLD_CONFIG, 2, plain, "",
+                                     "--set algorithm.type=local_sgd", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
     double want[5], fedavg[5];
     fedprox_by_hand(fedavg, &s, 3, 5, 0.2, 0.0); /* FedAvg is FedProx with μ = 0 */
     scaffold_by_hand(want, &s, 3, 5, 0.2, 1);
+    is_reference_not_without("scaffold", got, want, fedavg, 5);
     size_t n = 0;
-    float *got = read_model(dir, &n), *avg = read_model(plain, &n);
-    CU_ASSERT_FATAL(got && avg && n == 5);
-    double error = max_rel_diff(got, want, 5), effect = 0;
-    for (size_t j = 0; j < 5; j++)
-        effect = fmax(effect, fabs(want[j] - fedavg[j]));
-    if (error > 1e-5)
-        fprintf(stderr, "\n  scaffold: worst relative difference %.3g\n", error);
-    CU_ASSERT(error <= 1e-5);
-    CU_ASSERT(effect > 1e-3); /* the control variates changed the result */
+    float *avg = read_model(plain, &n);
+    CU_ASSERT_FATAL(avg && n == 5);
     CU_ASSERT(max_rel_diff(avg, fedavg, 5) <= 1e-5); /* and the FedAvg loop is local_sgd */
     for (size_t r = 0; r < 3; r++)
         CU_ASSERT(bytes_of_round(dir, r) > bytes_of_round(plain, r));
@@ -281,24 +287,12 @@ static void post_local_by_hand(double *xbar, const shards *s, int steps, int per
 LSGD_TEST(engine_methods, post_local_sgd_averages_gradients_until_warmup_then_steps_locally)
 {
     const char *dir = test_tmpdir();
-    test_output o = run_workers(POST_LOCAL_CONFIG, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
     shards s;
-    shards_of(&s, POST_LOCAL_CONFIG, 2);
+    float *got = run_with_shards(&s, POST_LOCAL_CONFIG, 2, dir);
     double want[5], local[5];
     post_local_by_hand(want, &s, 22, 5, 7, 0.2);
     post_local_by_hand(local, &s, 22, 5, 0, 0.2);
-    size_t n = 0;
-    float *got = read_model(dir, &n);
-    CU_ASSERT_FATAL(got && n == 5);
-    double error = max_rel_diff(got, want, 5), effect = 0;
-    for (size_t j = 0; j < 5; j++)
-        effect = fmax(effect, fabs(want[j] - local[j]));
-    if (error > 1e-5)
-        fprintf(stderr, "\n  post_local_sgd: worst relative difference %.3g\n", error);
-    CU_ASSERT(error <= 1e-5);
-    CU_ASSERT(effect > 1e-3);
+    is_reference_not_without("post_local_sgd", got, want, local, 5);
     metrics_table t;
     CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
     CU_ASSERT_EQUAL_FATAL(t.rows, 5);
@@ -380,19 +374,15 @@ static double closest_samples(const float *got, const shards *s, const double *s
 LSGD_TEST(engine_methods, fedavg_averages_over_a_seeded_sample_of_participants_each_round)
 {
     const char *dir = test_tmpdir(), *half = test_tmpdir();
-    test_output o = run_workers(FEDAVG_CONFIG, 4, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_workers_args(FEDAVG_CONFIG, 4, half, "",
-                         "--set algorithm.fedavg='{\"fraction\": 0.5}'", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
     shards s;
-    shards_of(&s, FEDAVG_CONFIG, 4);
-    CU_ASSERT_FATAL(s.d == 5);
+    float *got = run_with_shards(&s, FEDAVG_CONFIG, 4, dir);
+    test_output o = run_workers_args(FEDAVG_CONFIG, 4, half, "",
+                                     "--set algorithm.fedavg='{\"fraction\": 0.5}'", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
     size_t n = 0;
-    float *got = read_model(dir, &n), *by_fraction = read_model(half, &n);
-    CU_ASSERT_FATAL(got && by_fraction && n == 5);
+    float *by_fraction = read_model(half, &n);
+    CU_ASSERT_FATAL(by_fraction && n == 5);
     double zero[5] = {0}, all[5] = {0};
     unsigned path = 0;
     double error = closest_samples(got, &s, zero, 3, 2, 5, 0.2, &path);

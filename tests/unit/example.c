@@ -212,18 +212,27 @@ static double mean_of(const char *dir, const char *col)
     return rows ? sum / (double)rows : NAN;
 }
 
+/* examples/<name>.json run twice: as it is into dir, and with `sets`
+ * into other (both must succeed). */
+static void run_example_and_variant(const char *name, const char *dir, const char *other,
+                                    const char *sets)
+{
+    test_output o = run_example(name, dir, "", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_example(name, other, sets, 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
 /* §5.4 on label-sharded blobs: the proximal term keeps the workers' models
  * near x̄, so FedProx's drift is well below Local SGD's at the same steps,
  * and it still trains. */
 LSGD_TEST(example, fedprox_heterogeneous_drifts_less_than_local_sgd)
 {
     const char *prox = test_tmpdir(), *plain = test_tmpdir();
-    test_output o = run_example("fedprox_heterogeneous", prox, "", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_example("fedprox_heterogeneous", plain, "--set algorithm.type=local_sgd", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_example_and_variant("fedprox_heterogeneous", prox, plain,
+                            "--set algorithm.type=local_sgd");
     double with_mu = mean_of(prox, "drift"), without = mean_of(plain, "drift");
     if (!(with_mu < 0.5 * without))
         fprintf(stderr, "\n  mean drift: fedprox %.4g, local_sgd %.4g\n", with_mu, without);
@@ -237,12 +246,8 @@ LSGD_TEST(example, fedprox_heterogeneous_drifts_less_than_local_sgd)
 LSGD_TEST(example, scaffold_heterogeneous_ends_below_local_sgd_with_less_drift)
 {
     const char *scaffold = test_tmpdir(), *plain = test_tmpdir();
-    test_output o = run_example("scaffold_heterogeneous", scaffold, "", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_example("scaffold_heterogeneous", plain, "--set algorithm.type=local_sgd", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_example_and_variant("scaffold_heterogeneous", scaffold, plain,
+                            "--set algorithm.type=local_sgd");
     double f = last(scaffold, "objective"), f_plain = last(plain, "objective");
     if (!(f < 0.95 * f_plain))
         fprintf(stderr, "\n  objective: scaffold %.4g, local_sgd %.4g\n", f, f_plain);
@@ -257,12 +262,8 @@ LSGD_TEST(example, scaffold_heterogeneous_ends_below_local_sgd_with_less_drift)
 LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_bytes)
 {
     const char *post = test_tmpdir(), *sync = test_tmpdir();
-    test_output o = run_example("post_local_sgd", post, "", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_example("post_local_sgd", sync, "--set algorithm.type=minibatch_sgd", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_example_and_variant("post_local_sgd", post, sync,
+                            "--set algorithm.type=minibatch_sgd");
     double f = last(post, "objective"), f_sync = last(sync, "objective");
     if (!(f <= 1.05 * f_sync))
         fprintf(stderr, "\n  objective: post_local_sgd %.4g, minibatch_sgd %.4g\n", f, f_sync);
@@ -282,12 +283,8 @@ LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_by
 LSGD_TEST(example, fedavg_partial_trains_nearly_as_far_as_full_participation)
 {
     const char *part = test_tmpdir(), *all = test_tmpdir();
-    test_output o = run_example("fedavg_partial", part, "", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    o = run_example("fedavg_partial", all, "--set algorithm.fedavg.fraction=1", 120);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_example_and_variant("fedavg_partial", part, all,
+                            "--set algorithm.fedavg.fraction=1");
     double f = last(part, "objective"), f_all = last(all, "objective");
     if (!(f <= 1.15 * f_all))
         fprintf(stderr, "\n  objective: a quarter %.4g, all %.4g\n", f, f_all);
