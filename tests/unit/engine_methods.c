@@ -405,3 +405,16 @@ LSGD_TEST(engine_methods, fedavg_averages_over_a_seeded_sample_of_participants_e
     free(by_fraction);
     shards_free(&s);
 }
+
+/* K is checked against the number of workers where validate and run look
+ * before any worker starts (check_world), so validate refuses it. */
+LSGD_TEST(engine_methods, fedavg_with_more_participants_than_workers_is_refused_by_validate)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd %s && %s validate %s --set algorithm.fedavg.participants=5",
+             test_root_dir(), test_build_path("bin/lsgd"), FEDAVG_CONFIG);
+    test_output o = test_run(cmd, 60);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "participants: 5 of 4 workers"));
+    test_output_free(&o);
+}

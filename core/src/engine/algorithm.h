@@ -9,6 +9,9 @@
  *
  *   check        at config load (lsgd run, validate, worker): the rules of
  *                its config section that the schema cannot say
+ *   check_world  with the number of workers M (lsgd run and validate
+ *                before any worker starts, and each worker): the rules
+ *                that need M
  *   open         once x₀ is in run->x: its state behind run->algorithm_state
  *   then, every round r (local steps t_{r−1} … t_r − 1):
  *     steps      the round's local steps, up to step `end` (run->step = end)
@@ -19,7 +22,7 @@
  *   records      what a checkpoint keeps of its state (saved, size-checked
  *                and restored by snapshot.c), then restored() after a resume
  *   close        free the state (also after a failed open)
- * An op left NULL means: nothing of this kind (check, open, settle,
+ * An op left NULL means: nothing of this kind (check, check_world, open, settle,
  * records, restored, close), run->x (consensus), deliver the last report
  * (finish).  steps and communicate are required.
  *
@@ -52,6 +55,7 @@ typedef struct lsgd_algorithm {
     const char *name; /* algorithm.type */
     int full_batch;   /* steps and refreshes on the whole shard: no minibatches */
     int (*check)(const json_t *cfg, lsgd_error *err);
+    int (*check_world)(const json_t *cfg, int world, lsgd_error *err);
     int (*open)(struct lsgd_run *run, lsgd_error *err);
     int (*steps)(struct lsgd_run *run, uint64_t end, lsgd_error *err);
     int (*communicate)(struct lsgd_run *run, lsgd_error *err);

@@ -373,7 +373,8 @@ static int read_settings(lsgd_run *run, lsgd_error *err)
                                   run->set.steps, err) ||
         lsgd_lr_from_config(&run->lr, json_object_get(run->cfg, "algorithm"), err))
         return err->code;
-    return LSGD_OK;
+    const lsgd_algorithm *alg = run->set.algorithm;
+    return alg->check_world ? alg->check_world(run->cfg, run->world, err) : LSGD_OK;
 }
 
 /* The data, this worker's shard and the model built on the data. */

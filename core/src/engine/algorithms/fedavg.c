@@ -39,21 +39,33 @@ static int check(const json_t *cfg, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* K of `world` workers. */
+static double participants(const json_t *cfg, int world)
+{
+    const json_t *count = lsgd_config_get(cfg, "algorithm.fedavg.participants");
+    const json_t *share = lsgd_config_get(cfg, "algorithm.fedavg.fraction");
+    double k = count ? (double)json_integer_value(count)
+                     : share ? floor(json_number_value(share) * world + 1e-9) : world;
+    return k < 1 ? 1 : k;
+}
+
+static int check_world(const json_t *cfg, int world, lsgd_error *err)
+{
+    double k = participants(cfg, world);
+    if (k > world)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "algorithm.fedavg.participants: %.0f of %d workers; expected at "
+                              "most the number of workers", k, world);
+    return LSGD_OK;
+}
+
 static int fedavg_open(lsgd_run *run, lsgd_error *err)
 {
     fedavg *f = calloc(1, sizeof *f);
     run->algorithm_state = f;
     if (!f)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory");
-    const json_t *count = lsgd_config_get(run->cfg, "algorithm.fedavg.participants");
-    const json_t *share = lsgd_config_get(run->cfg, "algorithm.fedavg.fraction");
-    double k = count ? (double)json_integer_value(count)
-                     : share ? floor(json_number_value(share) * run->world + 1e-9) : run->world;
-    f->participants = k < 1 ? 1 : (size_t)k;
-    if (f->participants > (size_t)run->world)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "algorithm.fedavg.participants: %zu of %d workers; expected at "
-                              "most the number of workers", f->participants, run->world);
+    f->participants = (size_t)participants(run->cfg, run->world);
     lsgd_rng_seed(&f->sample, run->set.seed, LSGD_STREAM_PARTICIPANTS);
     return LSGD_OK;
 }
@@ -131,6 +143,7 @@ static void fedavg_close(lsgd_run *run)
 const lsgd_algorithm lsgd_algorithm_fedavg = {
     .name = "fedavg",
     .check = check,
+    .check_world = check_world,
     .open = fedavg_open,
     .steps = steps,
     .communicate = communicate,
