@@ -2,13 +2,18 @@
 #
 #   make            build/bin/lsgd, build/lib/liblsgd.so, build/plugins/<name>.so + .json
 #   make run        the quick start: MNIST MLP, 2 workers, shm, Local Adam
-#   make test       the CUnit suite (prints CUnit's summary)
+#   make test       the CUnit suite: CUnit's summary, then the suite's real wall time
 #   make bench      speed figures and ratios (not part of the tests)
 #   make SAN=1 …    everything built with AddressSanitizer + UBSan, in build-san/
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local    (also lsgd-new-plugin, the plugin scaffold)
+#   make deps       only install the missing Debian packages
 #
-# Missing Debian packages are installed by `make deps` (run first by every
-# target) when running as root: `apt-get update` once, then `apt-get install`.
+# Two stages.  First `deps` installs the missing Debian packages (as root:
+# `apt-get update` once, then `apt-get install`; otherwise it names them and
+# stops).  Then a sub-make reads the build proper ("Stage 2" below),
+# whose build.mk files ask mpicc/pkg-config for flags: it starts only after
+# deps has finished, so a fresh machine builds on the first try, and no
+# build rule depends on apt or npm.  `make clean` installs nothing.
 
 SAN     ?= 0
 ifeq ($(SAN),1)
@@ -43,6 +48,44 @@ DEB_PKGS  := build-essential pkg-config libjansson-dev libzmq3-dev libcunit1-dev
              python3-jsonschema python3-numpy liblinear-tools iproute2 zlib1g-dev
 BENCH_PKGS := python3-torch
 
+ifneq ($(LSGD_STAGE),build)
+# Stage 1: packages, then every goal given (default `all`) in one sub-make.
+GOALS      := $(or $(MAKECMDGOALS),all)
+BUILD_GOALS := $(filter-out deps bench-deps,$(GOALS))
+
+.PHONY: $(GOALS) deps bench-deps build-stage
+$(BUILD_GOALS): build-stage ; @:
+build-stage: $(if $(filter-out clean,$(BUILD_GOALS)),deps) $(if $(filter bench,$(GOALS)),bench-deps)
+	+@$(MAKE) --no-print-directory LSGD_STAGE=build $(BUILD_GOALS)
+
+# missing PACKAGES…: those of PACKAGES that dpkg does not have installed.
+missing = installed=" $$(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(1) 2>/dev/null | \
+	    awk '$$2 == "installed" { printf "%s ", $$1 }')"; \
+	  missing=""; for p in $(1); do \
+	    case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
+	  done
+
+deps:
+	@$(call missing,$(DEB_PKGS)); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "lsgd: installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	      { echo "lsgd: apt-get install$$missing failed" >&2; exit 1; }; \
+	  else echo "lsgd: missing Debian packages:$$missing (run make as root, or: sudo apt-get install$$missing)" >&2; exit 2; fi; \
+	fi
+
+bench-deps: deps
+	@$(call missing,$(BENCH_PKGS)); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	  echo "lsgd: $(BENCH_PKGS) missing; PyTorch columns of the benchmarks will be skipped"
+
+else
+# Stage 2: the build proper, run by stage 1 once the packages are there.
+
 CORE_SRC  := $(filter-out core/src/cli/%,$(shell find core/src -name '*.c' | sort))
 CLI_SRC   := $(shell find core/src/cli -name '*.c' | sort)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -70,32 +113,11 @@ BENCH_BIN := $(BENCH_SRC:tools/benchmarks/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/lib/liblsgd.so
 BIN := $(BUILD)/bin/lsgd
-DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps bench-deps plugins run test bench install clean
+.PHONY: all plugins run test bench install clean
 all: $(BIN) $(LIB) plugins
 
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	command -v npm >/dev/null || missing="$$missing npm"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "lsgd: installing Debian packages:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	  else echo "lsgd: missing Debian packages:$$missing (run make as root, or apt-get install them)"; exit 2; fi; \
-	fi
-	@mkdir -p $(BUILD) && touch $@
-
-bench-deps: deps
-	@dpkg-query -W -f='$${Status}' $(BENCH_PKGS) 2>/dev/null | grep -q 'install ok installed' || \
-	  { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_PKGS) >/dev/null; } || \
-	  echo "lsgd: $(BENCH_PKGS) missing; PyTorch columns of the benchmarks will be skipped"
-
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -115,7 +137,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h | $(DEPS_STAMP)
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
@@ -133,15 +155,22 @@ $(BUILD)/bench/%: tools/benchmarks/%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -L$(BUILD)/lib -llsgd -ljansson -lopenblas -ldl -lpthread -lm -lrt -Wl,-rpath,'$$ORIGIN/../lib'
 
 # The suite: CUnit, one binary, every tests/unit/*.c.  TESTS=suite[,suite]
-# runs a subset.  Tests find the build through LSGD_BUILD.
+# runs a subset.  Tests find the build through LSGD_BUILD.  The last line is
+# the real wall time of the suite: CUnit's "Elapsed time" in its summary is
+# the CPU time of its own process, without the programs the tests start.
 test: all $(BUILD)/tests/unit_tests
-	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)
+	@$(if $(findstring s,$(firstword -$(MAKEFLAGS))),,echo "LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)";) \
+	start=$$(date +%s.%N); status=0; \
+	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS) || status=$$?; \
+	wall=$$(awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%.1f", e - s }'); \
+	echo "make test: wall time $$wall s for the whole suite (CUnit's Elapsed time above is its own CPU time)"; \
+	exit $$status
 
 run: all
 	tools/fetch-data mnist
-	$(BIN) run examples/quickstart.json
+	$(BIN) run examples/quickstart.json --force
 
-bench: all bench-deps $(BENCH_BIN)
+bench: all $(BENCH_BIN)
 	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) tools/bench $(or $(AREA),all)
 
 install: all
@@ -150,6 +179,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 tools/new-plugin $(DESTDIR)$(PREFIX)/bin/lsgd-new-plugin
 	install -m 644 $(PLUGIN_SO) $(PLUGIN_JSON) $(DESTDIR)$(PREFIX)/lib/lsgd/plugins/
 	install -m 644 core/include/lsgd/*.h $(DESTDIR)$(PREFIX)/include/lsgd/
 	install -m 644 schemas/*.json $(DESTDIR)$(PREFIX)/share/lsgd/schemas/
@@ -160,3 +190,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+endif
