@@ -3,7 +3,9 @@
  * bitwise identical mean on shm, zmq (tcp and ipc) and mpi, and so does a
  * whole training run; a transport parameter out of range stops `lsgd run`
  * with exit 2 before any worker starts; the host layer emulates a slow
- * link, averages on a helper thread and counts calls, bytes and seconds.
+ * link, averages on a helper thread and counts calls, bytes and seconds;
+ * SIGTERM stops a worker that waits for a stopped peer at once (shm, zmq),
+ * and the resume is bitwise.
  */
 #include <jansson.h>
 #include <signal.h>
