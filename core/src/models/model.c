@@ -345,6 +345,11 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: missing; expected %s, or model.plugin for a model "
                               "plugin", builtin_names);
+    if (json_object_get(cfg, "params"))
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "model.params: only model plugins (model.plugin) take params; "
+                              "model.type '%s' reads its options from model itself",
+                              json_string_value(type));
     double l2 = model_l2_option(cfg);
     if (!(l2 >= 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.l2: %g; expected >= 0", l2);

@@ -228,6 +228,21 @@ static int check_tensors(const plugin_model *pm, size_t dim, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* A model plugin reads its options from model.params alone: a built-in
+ * model's key beside model.plugin would be silently ignored. */
+static int check_keys(const json_t *cfg, const char *name, lsgd_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)cfg, key, value) {
+        if (strcmp(key, "plugin") != 0 && strcmp(key, "params") != 0)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "model.%s: an option of the built-in models; model plugin '%s' "
+                                  "takes its options in model.params", key, name);
+    }
+    return LSGD_OK;
+}
+
 /* Manifest, parameters, library: everything before the plugin's create. */
 static int load(plugin_model *pm, const json_t *cfg, const struct lsgd_registry *reg,
                 lsgd_error *err)
@@ -238,6 +253,8 @@ static int load(plugin_model *pm, const json_t *cfg, const struct lsgd_registry 
                               "model.plugin: expected the name of a model plugin");
     snprintf(pm->name, sizeof pm->name, "%s", json_string_value(plugin));
     snprintf(pm->who, sizeof pm->who, "model plugin '%s'", pm->name);
+    if (check_keys(cfg, pm->name, err))
+        return err->code;
     const lsgd_manifest *m;
     if (!reg)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.plugin: no plugins are known here");
