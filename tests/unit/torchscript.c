@@ -18,6 +18,7 @@
 #include "host/registry.h"
 #include "host_fakes.h"
 #include "models/model.h"
+#include "reference_dump.h"
 #include "util/rng.h"
 
 /* A reference case as a data set with PyTorch eager's x, v, loss, grad, hvp. */
@@ -37,20 +38,12 @@ static size_t meta_size(const json_t *meta, const char *key)
     return (size_t)json_integer_value(json_object_get(meta, key));
 }
 
-static lsgd_dataset *reference_set(const reference *r, const char *name)
+/* The dump's samples as a set, with their image shape. */
+static lsgd_dataset *sample_set(const reference *r, const char *name)
 {
-    size_t n = r->n, d = meta_size(r->meta, "features");
-    lsgd_dataset *set = calloc(1, sizeof *set);
-    set->n = n, set->d = d;
-    set->classes = (int)meta_size(r->meta, "classes");
-    set->X = malloc(n * d * sizeof(float));
-    set->y = malloc(n * sizeof(float));
-    set->label_values = malloc((size_t)set->classes * sizeof(float));
-    set->source = strdup(name);
-    memcpy(set->X, r->blob, n * d * sizeof(float));
-    memcpy(set->y, r->blob + n * d, n * sizeof(float));
-    for (int c = 0; c < set->classes; c++)
-        set->label_values[c] = (float)c;
+    size_t d = meta_size(r->meta, "features");
+    lsgd_dataset *set = reference_set(r->blob, r->blob + r->n * d, r->n, d,
+                                      (int)meta_size(r->meta, "classes"), name);
     json_t *shape = json_object_get(r->meta, "sample_shape");
     if (json_array_size(shape) == 3)
         for (size_t k = 0; k < 3; k++)
@@ -61,21 +54,12 @@ static lsgd_dataset *reference_set(const reference *r, const char *name)
 static void reference_load(reference *r, const char *name)
 {
     char path[256];
-    snprintf(path, sizeof path, "tests/data/torchscript/%s.json", name);
-    json_error_t jerr;
-    r->meta = json_load_file(test_root_path(path), 0, &jerr);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r->meta);
+    r->meta = reference_meta("torchscript", name);
     r->n = meta_size(r->meta, "n"), r->dim = meta_size(r->meta, "dim");
     size_t d = meta_size(r->meta, "features");
-    size_t floats = r->n * d + r->n + 4 * r->dim, size = 0;
     snprintf(path, sizeof path, "tests/data/torchscript/%s.f32", name);
-    char *bytes = test_read_file(test_root_path(path), &size);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
-    CU_ASSERT_EQUAL_FATAL(size, floats * sizeof(float));
-    r->blob = malloc(floats * sizeof(float));
-    memcpy(r->blob, bytes, floats * sizeof(float));
-    free(bytes);
-    r->set = reference_set(r, name);
+    r->blob = reference_floats(path, r->n * d + r->n + 4 * r->dim);
+    r->set = sample_set(r, name);
     r->x = r->blob + r->n * d + r->n;
     r->v = r->x + r->dim, r->grad = r->v + r->dim, r->hvp = r->grad + r->dim;
     lsgd_error err = {0};
@@ -105,17 +89,6 @@ static void reference_free(reference *r)
     free(r->rows);
 }
 
-/* max |a − b| / (1 + max |b|) over dim coordinates. */
-static double relative_gap(const float *a, const float *b, size_t dim)
-{
-    double gap = 0, scale = 0;
-    for (size_t i = 0; i < dim; i++) {
-        gap = fmax(gap, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs((double)b[i]));
-    }
-    return gap / (1 + scale);
-}
-
 static void expect_pytorch_eager(const char *name)
 {
     reference r = {0};
@@ -131,11 +104,11 @@ static void expect_pytorch_eager(const char *name)
     CU_ASSERT_EQUAL_FATAL(r.model->ops->loss_grad(r.model, x, &r.batch, &loss, g, &err), LSGD_OK);
     double want = json_number_value(json_object_get(r.meta, "loss"));
     CU_ASSERT_DOUBLE_EQUAL(loss, want, 1e-6 * (1 + fabs(want)));
-    double grad_gap = relative_gap(g, r.grad, r.dim);
+    double grad_gap = reference_relative_error(g, r.grad, r.dim);
     CU_ASSERT(grad_gap < 1e-5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r.model->ops->hvp);
     CU_ASSERT_EQUAL_FATAL(r.model->ops->hvp(r.model, x, &r.batch, r.v, hv, &err), LSGD_OK);
-    double hvp_gap = relative_gap(hv, r.hvp, r.dim);
+    double hvp_gap = reference_relative_error(hv, r.hvp, r.dim);
     CU_ASSERT(hvp_gap < 1e-4);
     if (grad_gap >= 1e-5 || hvp_gap >= 1e-4 || getenv("LSGD_TEST_VERBOSE"))
         fprintf(stderr, "\n  %s: gradient gap %.3g, HVP gap %.3g\n", name, grad_gap, hvp_gap);
