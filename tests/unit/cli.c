@@ -28,7 +28,8 @@ LSGD_TEST(cli, help_lists_every_command_and_exits_0)
     test_output o = lsgd("--help");
     CU_ASSERT_EQUAL(o.status, 0);
     const char *commands[] = {"run CONFIG", "worker CONFIG --rank R --world N", "validate CONFIG",
-                              "plugins list", "plugins show NAME", "plugins check PATH", "plot RUN_DIR"};
+                              "plugins list", "plugins show NAME", "plugins check PATH", "plot RUN_DIR",
+                              "sweep SWEEP.json", "compare DIR..."};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, commands[i]));
     test_output_free(&o);
@@ -79,6 +80,37 @@ LSGD_TEST(cli, help_and_readme_say_that_set_plugin_drops_params_and_validate_che
     CU_ASSERT_PTR_NOT_NULL(strstr(readme, "a\n  rank above 0 prints one line on stdout when it has joined"));
     test_output_free(&o);
     free(readme);
+}
+
+/* `lsgd COMMAND --help` (or -h, anywhere after the command) is that
+ * command's part of `lsgd --help` on stdout with exit 0, not "unknown
+ * option"; an unknown command stays an error. */
+LSGD_TEST(cli, each_command_prints_its_own_usage_on_help_and_exits_0)
+{
+    const struct { const char *args, *synopsis, *not_shown; } cases[] = {
+        {"run --help", "  lsgd run CONFIG [--set KEY=VALUE]... [--resume | --force]", "validate CONFIG"},
+        {"worker -h", "  lsgd worker CONFIG --rank R --world N", "plot RUN_DIR"},
+        {"validate cfg.json --help", "  lsgd validate CONFIG [--set KEY=VALUE]... [--print]", "run CONFIG"},
+        {"plugins --help", "  lsgd plugins check PATH", "sweep SWEEP.json"},
+        {"plugins show -h", "  lsgd plugins show NAME", "compare DIR"},
+        {"plot --help", "  lsgd plot RUN_DIR... [-o DIR]", "plugins list"},
+        {"sweep --help", "  lsgd sweep SWEEP.json [--jobs N]", "compare DIR"},
+        {"compare --help", "  lsgd compare DIR... [--best-of KEY]", "sweep SWEEP.json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_output o = lsgd(cases[i].args);
+        if (o.status != 0 || !strstr(o.out, cases[i].synopsis))
+            fprintf(stderr, "\n  lsgd %s: status %d, stdout '%s', stderr '%s'", cases[i].args,
+                    o.status, o.out, o.err);
+        CU_ASSERT_EQUAL(o.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage:\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, cases[i].synopsis));
+        CU_ASSERT_PTR_NULL(strstr(o.out, cases[i].not_shown));
+        CU_ASSERT_STRING_EQUAL(o.err, "");
+        test_output_free(&o);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' trian --help", lsgd_bin());
+    expect_input_error(cmd, "unknown command 'trian'", NULL);
 }
 
 LSGD_TEST(cli, version_names_the_release_abi_and_blas_kernel)
