@@ -282,6 +282,59 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
     test_output_free(&o);
 }
 
+/* An axis or a method's set of output.dir (or of an output section with a
+ * dir) would be replaced by the run's own directory without a word: it is
+ * refused, naming where it came from, before any run starts. */
+LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
+{
+    static const char *const cases[][2] = {
+        {"\"axes\": {\"output.dir\": [\"mine\"]}",
+         "s.json: axis output.dir value mine: the sweep sets output.dir of each run"},
+        {"\"methods\": {\"m\": {\"set\": {\"output\": {\"dir\": \"mine\"}}}}",
+         "s.json: method m: set output={\"dir\":\"mine\"}: the sweep sets output.dir of each run"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", test_tmpdir());
+        write_sweep(dir, "s.json", 8, cases[i][0]);
+        test_output o = lsgd_in(dir, "sweep s.json");
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i][1]))
+            fprintf(stderr, "\n  case %zu: %s", i, o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        CU_ASSERT(!exists(dir, "out") && !exists(dir, "mine"));
+        test_output_free(&o);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
+    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 0); /* other output keys are the run's to set */
+    test_output_free(&o);
+}
+
+/* A base at fault by itself is named as the sweep file gives it: "base
+ * FILE" for a file, "base" for an inline one (never the temporary file it
+ * is checked from), not as the first run's. */
+LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_write_file(dir, "s.json", "{\"base\": {\"model\": {\"type\": \"bogus\"}}}");
+    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base: model.type: \"bogus\" is not one of"));
+    CU_ASSERT_PTR_NULL(strstr(o.err, "/tmp/lsgd-sweep-base-"));
+    test_output_free(&o);
+    test_write_file(dir, "s.json", "{\"base\": \"missing.json\"}");
+    o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base missing.json: cannot read config"));
+    test_output_free(&o);
+}
+
 /* Ctrl-C (SIGINT to the sweep alone, as a terminal's goes to its process
  * group) stops both running runs, each keeping its checkpoints; a re-run
  * resumes them (--resume) and finishes. */
