@@ -478,6 +478,36 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
     test_output_free(&o);
 }
 
+/* Each bad option of compare is one line, exit 2, naming the option and
+ * what these runs have instead. */
+LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    static const char *const cases[][2] = {
+        {"--by rounds", "--by rounds: unknown quantity; known: rounds_to_target,"},
+        {"--baseline c", "--baseline c: no such method in these runs; methods: a, b"},
+        {"--target 'trainloss<=1'", "--target: target 'trainloss<=1': unknown metric 'trainloss'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[4400];
+        snprintf(args, sizeof args, "compare '%s' --no-plot -o out %s", hand_sweep(),
+                 cases[i][0]);
+        test_output o = lsgd_in(dir, args);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i][1]))
+            fprintf(stderr, "\n  case %zu: %s", i, o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        CU_ASSERT(!exists(dir, "out"));
+        test_output_free(&o);
+    }
+    test_output o = lsgd_in(dir, "compare . --no-plot");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, ".: neither a sweep (no sweep.jsonl) nor a run"));
+    test_output_free(&o);
+}
+
 /* Figures: PNG and SVG of each; titles name the sweep; accuracy in percent;
  * two runs of the same base name keep distinct names. */
 LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_run_names)
