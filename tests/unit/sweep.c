@@ -239,6 +239,23 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
     CU_ASSERT(!exists(dir, "out/lr=1,seed=2/sweep.log"));
 }
 
+/* A sweep of these members is refused: exit 2, one line holding `line`,
+ * no run started and nothing written. */
+static void refused_before_any_run(const char *members, const char *line)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    write_sweep(dir, "s.json", 8, members);
+    test_output o = lsgd_in(dir, "sweep s.json");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    if (!strstr(o.err, line))
+        fprintf(stderr, "\n  %s: %s", members, o.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, line));
+    CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
+    test_output_free(&o);
+}
+
 /* Each case: the sweep's members, and what the one line on stderr says. */
 LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_starts)
 {
@@ -258,19 +275,8 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
         {"\"axes\": {\"workers\": [1, 5000]}",
          "s.json: axis workers value 5000 (run workers=5000): workers: 5000 is above"},
         {"\"axis\": {}", "s.json: unknown key 'axis' at the top level (did you mean 'axes'?)"}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", test_tmpdir());
-        write_sweep(dir, "s.json", 8, cases[i][0]);
-        test_output o = lsgd_in(dir, "sweep s.json");
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        if (!strstr(o.err, cases[i][1]))
-            fprintf(stderr, "\n  case %zu: %s", i, o.err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
-        CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
-        test_output_free(&o);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        refused_before_any_run(cases[i][0], cases[i][1]);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
@@ -292,19 +298,8 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
          "s.json: axis output.dir value mine: the sweep sets output.dir of each run"},
         {"\"methods\": {\"m\": {\"set\": {\"output\": {\"dir\": \"mine\"}}}}",
          "s.json: method m: set output={\"dir\":\"mine\"}: the sweep sets output.dir of each run"}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", test_tmpdir());
-        write_sweep(dir, "s.json", 8, cases[i][0]);
-        test_output o = lsgd_in(dir, "sweep s.json");
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        if (!strstr(o.err, cases[i][1]))
-            fprintf(stderr, "\n  case %zu: %s", i, o.err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
-        CU_ASSERT(!exists(dir, "out") && !exists(dir, "mine"));
-        test_output_free(&o);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        refused_before_any_run(cases[i][0], cases[i][1]);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
