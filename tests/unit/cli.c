@@ -113,6 +113,43 @@ LSGD_TEST(cli, each_command_prints_its_own_usage_on_help_and_exits_0)
     expect_input_error(cmd, "unknown command 'trian'", NULL);
 }
 
+/* Every program of tools/ a user runs answers --help (and -h) with its
+ * usage on stdout and exit 0; without arguments, the ones that need some
+ * still say so with exit 2. */
+LSGD_TEST(cli, every_tool_prints_its_usage_on_help_and_exits_0)
+{
+    const struct { const char *tool, *usage; int needs_args; } tools[] = {
+        {"fetch-data", "usage: tools/fetch-data mnist|fashion-mnist [DIR]", 1},
+        {"netlab", "tools/netlab [--hosts N]", 1},
+        {"bench", "tools/bench [AREA", 0},
+        {"new-plugin", "usage: new-plugin scaling|transport NAME [DIR]", 1},
+        {"fresh-check", "tools/fresh-check [--keep]", 0},
+        {"reproduce", "tools/reproduce [--quick]", 0},
+    };
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        for (int h = 0; h < 2; h++) {
+            char path[4200];
+            snprintf(path, sizeof path, "tools/%s", tools[i].tool);
+            snprintf(cmd, sizeof cmd, "'%s' %s", test_root_path(path), h ? "-h" : "--help");
+            test_output o = test_run(cmd, 30);
+            if (o.status != 0 || !strstr(o.out, tools[i].usage))
+                fprintf(stderr, "\n  %s: status %d, stdout '%.200s', stderr '%.200s'", cmd,
+                        o.status, o.out, o.err);
+            CU_ASSERT_EQUAL(o.status, 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o.out, tools[i].usage));
+            test_output_free(&o);
+        }
+        if (tools[i].needs_args) {
+            char path[4200];
+            snprintf(path, sizeof path, "tools/%s", tools[i].tool);
+            snprintf(cmd, sizeof cmd, "'%s' </dev/null", test_root_path(path));
+            test_output o = test_run(cmd, 30);
+            CU_ASSERT_EQUAL(o.status, 2);
+            test_output_free(&o);
+        }
+    }
+}
+
 LSGD_TEST(cli, version_names_the_release_abi_and_blas_kernel)
 {
     test_output o = lsgd("--version");

@@ -48,27 +48,6 @@ static char *mnist_config(char *buf, size_t size, const char *which)
     return buf;
 }
 
-/* tools/fetch-data --help (or -h) is its usage on stdout and exit 0, not
- * "unknown data set '--help'"; no argument stays bad usage. */
-LSGD_TEST(data, fetch_data_help_prints_its_usage_and_exits_0)
-{
-    char cmd[4200];
-    const char *const asks[] = {"--help", "-h"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(cmd, sizeof cmd, "'%s' %s", test_root_path("tools/fetch-data"), asks[i]);
-        test_output o = test_run(cmd, 30);
-        CU_ASSERT_EQUAL(o.status, 0);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage: tools/fetch-data mnist|fashion-mnist [DIR]"));
-        CU_ASSERT_STRING_EQUAL(o.err, "");
-        test_output_free(&o);
-    }
-    snprintf(cmd, sizeof cmd, "'%s'", test_root_path("tools/fetch-data"));
-    test_output o = test_run(cmd, 30);
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "usage: tools/fetch-data"));
-    test_output_free(&o);
-}
-
 LSGD_TEST(data, heart_scale_loads_270_samples_13_features_two_classes)
 {
     lsgd_dataset *set = load(HEART_SCALE_JSON, "data.train", 0);
