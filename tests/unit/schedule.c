@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/schedule.h"
+#include "host/config.h"
 #include "harness.h"
 
 LSGD_TEST(schedule, constant_communicates_every_period_and_last_at_T)
@@ -84,7 +85,8 @@ LSGD_TEST(schedule, config_with_both_rounds_and_slope_is_refused)
 {
     lsgd_schedule s;
     lsgd_error err;
-    json_t *cfg = json_pack("{s:s, s:i, s:f}", "type", "increasing", "rounds", 4, "slope", 1.0);
+    json_t *cfg = json_pack("{s:{s:s, s:i, s:f}}", "schedule", "type", "increasing", "rounds", 4,
+                            "slope", 1.0);
     CU_ASSERT_EQUAL(lsgd_schedule_from_config(&s, cfg, 100, &err), LSGD_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "exactly one"));
     json_decref(cfg);
@@ -161,12 +163,37 @@ LSGD_TEST(schedule, an_every_step_schedule_of_a_billion_steps_validates_within_1
 static double lr_of(const char *json, uint64_t t)
 {
     json_error_t jerr;
-    json_t *alg = json_loads(json, 0, &jerr);
+    json_t *cfg = json_pack("{s:o}", "algorithm", json_loads(json, 0, &jerr));
     lsgd_lr_schedule s;
     lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(lsgd_lr_from_config(&s, alg, &err), 0);
-    json_decref(alg);
+    CU_ASSERT_EQUAL_FATAL(lsgd_lr_from_config(&s, cfg, &err), 0);
+    json_decref(cfg);
     return lsgd_lr_at(&s, t);
+}
+
+/* The completed config always holds schedule.period for a constant
+ * schedule (the schema's default); the engine writes no second one. */
+LSGD_TEST(schedule, a_constant_schedule_without_its_period_is_refused_not_given_a_second_default)
+{
+    lsgd_schedule s;
+    lsgd_error err;
+    json_t *cfg = json_pack("{s:{s:s}}", "schedule", "type", "constant");
+    CU_ASSERT_EQUAL(lsgd_schedule_from_config(&s, cfg, 100, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "schedule.period"));
+    json_decref(cfg);
+}
+
+LSGD_TEST(schedule, a_step_size_and_step_count_left_out_are_the_schemas_defaults)
+{
+    json_t *empty = json_object();
+    double lr = lsgd_setting_number(empty, "algorithm.lr");
+    uint64_t steps = lsgd_setting_count(empty, "algorithm.steps");
+    CU_ASSERT_FATAL(lr > 0 && steps > 0);
+    CU_ASSERT_DOUBLE_EQUAL(lr_of("{}", 5), lr, 0);
+    /* cosine reaches its floor 0 at the schema's T */
+    CU_ASSERT_DOUBLE_EQUAL(lr_of("{\"lr_schedule\":{\"type\":\"cosine\"}}", steps), 0, 1e-12);
+    CU_ASSERT(lr_of("{\"lr_schedule\":{\"type\":\"cosine\"}}", steps - 1) > 0);
+    json_decref(empty);
 }
 
 LSGD_TEST(schedule, inverse_step_size_is_c_over_mu_t_plus_b_capped)

@@ -78,13 +78,13 @@ int lsgd_cli_run(int argc, char **argv)
     lsgd_error_clear(&err);
     /* one of several processes under mpirun/srun: each loads its own data */
     int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
-    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1),
+    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
                                      !one_of_many, &err)) {
         rc = cli_report(&err);
     } else if (one_of_many) {
         rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force, 0);
     } else if (!rc) {
-        note_shared_cores((int)lsgd_config_number(cfg, "workers", 1));
+        note_shared_cores((int)lsgd_setting_count(cfg, "workers"));
         if (launch(cfg, &a, &err))
             rc = err.message[0] ? cli_report(&err) : err.code;
     }

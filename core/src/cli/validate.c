@@ -21,13 +21,13 @@ static void summarize(const json_t *cfg, const char *path)
     printf("ok: %s: model %s, %d worker%s, %s for %.0f steps, schedule %s, scaling %s, "
            "transport %s%s%s, output %s\n",
            path, lsgd_config_string(cfg, "model.type", lsgd_config_string(cfg, "model.plugin", "?")),
-           (int)lsgd_config_number(cfg, "workers", 1),
-           lsgd_config_number(cfg, "workers", 1) == 1 ? "" : "s",
-           lsgd_config_string(cfg, "algorithm.type", "?"),
-           lsgd_config_number(cfg, "algorithm.steps", 0),
-           lsgd_config_string(cfg, "schedule.type", "?"),
-           lsgd_config_string(cfg, "scaling.plugin", "?"),
-           lsgd_config_string(cfg, "transport.plugin", "?"),
+           (int)lsgd_setting_count(cfg, "workers"),
+           lsgd_setting_count(cfg, "workers") == 1 ? "" : "s",
+           lsgd_setting_string(cfg, "algorithm.type"),
+           (double)lsgd_setting_count(cfg, "algorithm.steps"),
+           lsgd_setting_string(cfg, "schedule.type"),
+           lsgd_setting_string(cfg, "scaling.plugin"),
+           lsgd_setting_string(cfg, "transport.plugin"),
            lsgd_config_get(cfg, "outer") ? ", outer " : "",
            lsgd_config_string(cfg, "outer.plugin", ""),
            lsgd_config_string(cfg, "output.dir", "?"));
@@ -42,7 +42,7 @@ int lsgd_cli_validate(int argc, char **argv)
         rc = cli_load_config(&cfg, &a);
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1),
+    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
                                      !a.no_data, &err))
         rc = cli_report(&err);
     if (!rc && a.print) {

@@ -7,6 +7,8 @@
  */
 #include "engine/schedule.h"
 
+#include "host/config.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -109,18 +111,17 @@ uint64_t lsgd_schedule_time(const lsgd_schedule *s, size_t r)
     }
 }
 
-int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *schedule, uint64_t steps,
+int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *cfg, uint64_t steps,
                               lsgd_error *err)
 {
     memset(s, 0, sizeof *s);
-    const char *type = json_string_value(json_object_get(schedule, "type"));
-    if (!type)
-        type = "constant";
+    const json_t *schedule = lsgd_config_get(cfg, "schedule");
+    const char *type = lsgd_setting_string(cfg, "schedule.type");
     if (steps == 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "algorithm.steps: 0; expected at least 1");
     if (strcmp(type, "constant") == 0) {
-        json_t *period = json_object_get(schedule, "period");
-        json_int_t p = period ? json_integer_value(period) : 8;
+        /* the completed config has it: the schema's default for constant */
+        json_int_t p = json_integer_value(json_object_get(schedule, "period"));
         if (p < 1)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "schedule.period: %lld; expected at least 1 step",
@@ -172,34 +173,36 @@ static double number_or(const json_t *obj, const char *key, double fallback)
     return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
-int lsgd_lr_from_config(lsgd_lr_schedule *s, const json_t *algorithm, lsgd_error *err)
+int lsgd_lr_from_config(lsgd_lr_schedule *s, const json_t *cfg, lsgd_error *err)
 {
     memset(s, 0, sizeof *s);
-    s->lr = number_or(algorithm, "lr", 0.01);
-    s->steps = (uint64_t)number_or(algorithm, "steps", 1000);
+    s->lr = lsgd_setting_number(cfg, "algorithm.lr");
+    s->steps = lsgd_setting_count(cfg, "algorithm.steps");
     if (!(s->lr > 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "algorithm.lr: %g; expected a number > 0",
                               s->lr);
-    const json_t *cfg = json_object_get(algorithm, "lr_schedule");
-    const char *type = json_string_value(json_object_get(cfg, "type"));
+    /* The schema gives no defaults for these: c = lr, every = ⌈T/3⌉ and
+     * the warm-up T/10 follow other keys. */
+    const json_t *given = lsgd_config_get(cfg, "algorithm.lr_schedule");
+    const char *type = lsgd_setting_string(cfg, "algorithm.lr_schedule.type");
     static const char *const names[] = {"constant", "inverse", "step", "cosine", "warmup"};
     s->type = -1;
     for (int i = 0; i < 5; i++)
-        if (strcmp(type ? type : "constant", names[i]) == 0)
+        if (strcmp(type, names[i]) == 0)
             s->type = i;
     if (s->type < 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "algorithm.lr_schedule.type: '%s'; expected constant, inverse, "
                               "step, cosine or warmup", type);
-    s->c = number_or(cfg, "c", s->lr);
-    s->mu = number_or(cfg, "mu", 1.0);
-    s->b = number_or(cfg, "b", 1.0);
-    s->cap = number_or(cfg, "cap", 0.0);
-    s->gamma = number_or(cfg, "gamma", 0.1);
-    s->every = (uint64_t)number_or(cfg, "every", (double)((s->steps + 2) / 3));
-    s->warmup = (uint64_t)number_or(cfg, "warmup_steps",
+    s->c = number_or(given, "c", s->lr);
+    s->mu = number_or(given, "mu", 1.0);
+    s->b = number_or(given, "b", 1.0);
+    s->cap = number_or(given, "cap", 0.0);
+    s->gamma = number_or(given, "gamma", 0.1);
+    s->every = (uint64_t)number_or(given, "every", (double)((s->steps + 2) / 3));
+    s->warmup = (uint64_t)number_or(given, "warmup_steps",
                                     s->type == LSGD_LR_WARMUP ? (double)((s->steps + 9) / 10) : 0);
-    s->min_lr = number_or(cfg, "min_lr", 0.0);
+    s->min_lr = number_or(given, "min_lr", 0.0);
     if (!(s->mu > 0) || !(s->c > 0) || s->b < 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "algorithm.lr_schedule: c = %g, mu = %g, b = %g; expected c > 0, "

@@ -44,8 +44,10 @@ int lsgd_schedule_increasing_slope(lsgd_schedule *s, uint64_t steps, double slop
 int lsgd_schedule_one_shot(lsgd_schedule *s, uint64_t steps, lsgd_error *err);
 int lsgd_schedule_every_step(lsgd_schedule *s, uint64_t steps, lsgd_error *err);
 
-/* From the config's "schedule" object and T; errors name schedule.* keys. */
-int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *schedule, uint64_t steps,
+/* From the config's "schedule" section (through config.c's settings: the
+ * schema's defaults where a key is absent) and T; errors name schedule.*
+ * keys. */
+int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *cfg, uint64_t steps,
                               lsgd_error *err);
 
 /* t_r for 0 ≤ r ≤ R: t_0 = 0 < t_1 < … < t_R = T (r > R: T). */
@@ -75,8 +77,9 @@ typedef struct lsgd_lr_schedule {
     double min_lr;   /* cosine: floor [0] */
 } lsgd_lr_schedule;
 
-/* algorithm = the config's "algorithm" object (lr, steps, lr_schedule). */
-int lsgd_lr_from_config(lsgd_lr_schedule *s, const json_t *algorithm, lsgd_error *err);
+/* From the config's algorithm.lr, .steps and .lr_schedule (the schema's
+ * defaults where absent). */
+int lsgd_lr_from_config(lsgd_lr_schedule *s, const json_t *cfg, lsgd_error *err);
 /* γ_t for the 0-based local step t. */
 double lsgd_lr_at(const lsgd_lr_schedule *s, uint64_t t);
 

@@ -372,9 +372,8 @@ static void print_summary(const lsgd_run *run, double startup)
 static int read_settings(lsgd_run *run, lsgd_error *err)
 {
     if (lsgd_settings_read(&run->set, run->cfg, err) ||
-        lsgd_schedule_from_config(&run->schedule, json_object_get(run->cfg, "schedule"),
-                                  run->set.steps, err) ||
-        lsgd_lr_from_config(&run->lr, json_object_get(run->cfg, "algorithm"), err))
+        lsgd_schedule_from_config(&run->schedule, run->cfg, run->set.steps, err) ||
+        lsgd_lr_from_config(&run->lr, run->cfg, err))
         return err->code;
     const lsgd_algorithm *alg = run->set.algorithm;
     return alg->check_world ? alg->check_world(run->cfg, run->world, err) : LSGD_OK;
