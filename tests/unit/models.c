@@ -750,3 +750,17 @@ LSGD_TEST(model, a_batch_with_other_features_than_the_model_is_refused)
     lsgd_dataset_free(heart);
     lsgd_dataset_free(wider);
 }
+
+/* metrics.max_margin asks the model table, not a model name. */
+LSGD_TEST(model, only_logreg_among_the_built_in_models_provides_a_linear_classifier)
+{
+    const char *types[] = {"quadratic", "least_squares", "logreg", "softmax", "mlp", "cnn"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        json_t *cfg = json_pack("{s:s}", "type", types[i]);
+        char what[100];
+        int linear = lsgd_model_provides(cfg, NULL, "linear_classifier", what, sizeof what);
+        CU_ASSERT_EQUAL(linear, strcmp(types[i], "logreg") == 0);
+        CU_ASSERT_EQUAL(lsgd_model_provides(cfg, NULL, "hvp", what, sizeof what), 1);
+        json_decref(cfg);
+    }
+}

@@ -234,11 +234,14 @@ int lsgd_report_check_margins(const lsgd_run *run, lsgd_error *err)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "metrics.max_margin: needs a binary classification training "
                               "set and a linear model (model.type logreg)");
-    const char *type = run->model->ops->type;
-    if (strcmp(type, "logreg") != 0 || run->dim < run->train->d)
+    char what[300];
+    if (!lsgd_model_provides(json_object_get(run->cfg, "model"), &run->registry,
+                             "linear_classifier", what, sizeof what) ||
+        run->dim < run->train->d)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "metrics.max_margin: model.type is '%s'; expected 'logreg' "
-                              "(the max-margin direction is a linear separator)", type);
+                              "metrics.max_margin: %s is not a linear classifier; expected "
+                              "one (model.type logreg; the max-margin direction is a linear "
+                              "separator)", what);
     return LSGD_OK;
 }
 

@@ -276,21 +276,23 @@ static int quadratic_create(lsgd_model *model, const json_t *cfg, const lsgd_dat
 }
 
 /* The built-in models: the one table that says which `model.type`s exist,
- * which learn from data and which offer Hessian-vector products (model
- * plugins say the last in their manifest's "provides"). */
+ * which learn from data and what each provides, as model plugins say it
+ * in their manifest's "provides": "hvp" (Hessian-vector products),
+ * "linear_classifier" (a binary linear separator w·x, whose direction
+ * metrics.max_margin compares). */
 static const struct builtin_model {
     const char *type;
     int (*create)(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
                   lsgd_error *err);
     int learns_from_data;
-    int has_hvp;
+    const char *provides[3]; /* NULL-terminated */
 } builtin_models[] = {
-    {"quadratic", quadratic_create, 0, 1},
-    {"least_squares", lsgd_least_squares_create, 1, 1},
-    {"logreg", lsgd_logreg_create, 1, 1},
-    {"softmax", lsgd_softmax_create, 1, 1},
-    {"mlp", lsgd_mlp_create, 1, 1},
-    {"cnn", lsgd_cnn_create, 1, 1},
+    {"quadratic", quadratic_create, 0, {"hvp"}},
+    {"least_squares", lsgd_least_squares_create, 1, {"hvp"}},
+    {"logreg", lsgd_logreg_create, 1, {"hvp", "linear_classifier"}},
+    {"softmax", lsgd_softmax_create, 1, {"hvp"}},
+    {"mlp", lsgd_mlp_create, 1, {"hvp"}},
+    {"cnn", lsgd_cnn_create, 1, {"hvp"}},
 };
 
 enum { BUILTIN_MODELS = sizeof builtin_models / sizeof *builtin_models };
@@ -333,7 +335,12 @@ int lsgd_model_provides(const json_t *cfg, const struct lsgd_registry *reg,
         return lsgd_manifest_lists(m, "provides", capability);
     }
     const struct builtin_model *builtin = type ? builtin_model(type) : NULL;
-    return !builtin || strcmp(capability, "hvp") != 0 || builtin->has_hvp;
+    if (!builtin)
+        return 1;
+    for (size_t k = 0; builtin->provides[k]; k++)
+        if (strcmp(builtin->provides[k], capability) == 0)
+            return 1;
+    return 0;
 }
 
 int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,

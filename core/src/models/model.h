@@ -67,7 +67,8 @@ int lsgd_model_open(lsgd_model **out, const json_t *cfg, const lsgd_dataset *tra
 int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
                       lsgd_error *err);
 
-/* Whether the model cfg selects offers capability ("hvp"), known without
+/* Whether the model cfg selects offers capability ("hvp",
+ * "linear_classifier"), known without
  * building it: a built-in type from the table of built-in models, a plugin
  * from its manifest's "provides".  *what ← how messages name the model
  * ("model.type 'cnn'", "model.plugin 'lsq'").  A type or plugin that does
