@@ -856,3 +856,11 @@ LSGD_TEST(data_errors, a_cifar10_set_without_files_or_with_features_other_than_3
     snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"dir\":\"%s\"}", test_tmpdir());
     expect_refused(json, "data.train", 0, ": no data_batch_*.bin files");
 }
+
+/* The format table is asked first: a format it lacks is named as such,
+ * not asked for a file path. */
+LSGD_TEST(data_errors, an_unknown_format_without_a_path_is_refused_as_an_unknown_format)
+{
+    expect_refused("{\"format\":\"parquet\"}", "data.test", 0,
+                   "data.test.format: 'parquet'; expected libsvm, idx, cifar10, csv or synthetic");
+}

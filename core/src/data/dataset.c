@@ -316,38 +316,87 @@ int lsgd_dataset_split(lsgd_dataset **train, lsgd_dataset **test, double fractio
     return LSGD_OK;
 }
 
-static int load_format(lsgd_dataset **out, const json_t *cfg, const char *format,
-                       size_t features, uint64_t seed, const char *key, lsgd_error *err)
+/* ---- the formats ---- */
+
+static int read_synthetic(lsgd_dataset **out, const json_t *cfg, size_t features,
+                          uint64_t seed, const char *key, lsgd_error *err)
 {
-    if (strcmp(format, "synthetic") == 0)
-        return lsgd_synthetic_generate(out, cfg, key, features, seed, err);
-    if (strcmp(format, "idx") == 0) {
-        const char *images = json_string_or(cfg, "images", NULL);
-        const char *labels = json_string_or(cfg, "labels", NULL);
-        if (!images || !labels)
-            return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "%s.%s: missing; the idx format needs \"images\" and \"labels\"",
-                                  key, images ? "labels" : "images");
-        return lsgd_idx_read(out, images, labels, features, err);
-    }
-    if (strcmp(format, "cifar10") == 0)
-        return lsgd_cifar10_read(out, cfg, key, features, err);
+    return lsgd_synthetic_generate(out, cfg, key, features, seed, err);
+}
+
+static int read_idx(lsgd_dataset **out, const json_t *cfg, size_t features, uint64_t seed,
+                    const char *key, lsgd_error *err)
+{
+    const char *images = json_string_or(cfg, "images", NULL);
+    const char *labels = json_string_or(cfg, "labels", NULL);
+    if (!images || !labels)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "%s.%s: missing; the idx format needs \"images\" and \"labels\"",
+                              key, images ? "labels" : "images");
+    return lsgd_idx_read(out, images, labels, features, err);
+}
+
+static int read_cifar10(lsgd_dataset **out, const json_t *cfg, size_t features,
+                        uint64_t seed, const char *key, lsgd_error *err)
+{
+    return lsgd_cifar10_read(out, cfg, key, features, err);
+}
+
+/* The file path of a one-file format. */
+static const char *file_path(const json_t *cfg, const char *key, lsgd_error *err)
+{
     const char *path = json_string_or(cfg, "path", NULL);
     if (!path)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s.path: missing; the %s format needs a file path", key, format);
-    if (strcmp(format, "libsvm") == 0)
-        return lsgd_libsvm_read(out, path, features, err);
-    if (strcmp(format, "csv") == 0) {
-        long long column;
-        int rc = json_count_or(&column, cfg, "label_column", 0, 0, LSGD_MAX_FEATURES, key, err);
-        if (rc != LSGD_OK)
-            return rc;
-        return lsgd_csv_read(out, path, (size_t)column, json_bool_or(cfg, "header", 0), features,
-                             err);
-    }
-    return lsgd_error_set(err, LSGD_ERR_INPUT,
-                          "%s.format: '%s'; expected libsvm, idx, cifar10, csv or synthetic", key, format);
+        lsgd_error_set(err, LSGD_ERR_INPUT, "%s.path: missing; the %s format needs a file path",
+                       key, json_string_or(cfg, "format", "?"));
+    return path;
+}
+
+static int read_libsvm(lsgd_dataset **out, const json_t *cfg, size_t features, uint64_t seed,
+                       const char *key, lsgd_error *err)
+{
+    const char *path = file_path(cfg, key, err);
+    return path ? lsgd_libsvm_read(out, path, features, err) : err->code;
+}
+
+static int read_csv(lsgd_dataset **out, const json_t *cfg, size_t features, uint64_t seed,
+                    const char *key, lsgd_error *err)
+{
+    const char *path = file_path(cfg, key, err);
+    if (!path)
+        return err->code;
+    long long column;
+    int rc = json_count_or(&column, cfg, "label_column", 0, 0, LSGD_MAX_FEATURES, key, err);
+    if (rc != LSGD_OK)
+        return rc;
+    return lsgd_csv_read(out, path, (size_t)column, json_bool_or(cfg, "header", 0), features,
+                         err);
+}
+
+/* The one table of data formats: each `format`'s reader, and whether its
+ * errors already name their keys (else they are prefixed with data.train
+ * or data.test). */
+static const struct dataset_format {
+    const char *name;
+    int (*read)(lsgd_dataset **out, const json_t *cfg, size_t features, uint64_t seed,
+                const char *key, lsgd_error *err);
+    int names_its_keys;
+} formats[] = {
+    {"libsvm", read_libsvm, 0},
+    {"idx", read_idx, 0},
+    {"cifar10", read_cifar10, 0},
+    {"csv", read_csv, 0},
+    {"synthetic", read_synthetic, 1},
+};
+
+static const char format_names[] = "libsvm, idx, cifar10, csv or synthetic";
+
+static const struct dataset_format *dataset_format(const char *name)
+{
+    for (size_t k = 0; k < sizeof formats / sizeof *formats; k++)
+        if (strcmp(formats[k].name, name) == 0)
+            return &formats[k];
+    return NULL;
 }
 
 int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, size_t features,
@@ -359,7 +408,7 @@ int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, si
     const char *format = json_string_or(cfg, "format", NULL);
     if (!format)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s.format: missing; expected libsvm, idx, cifar10, csv or synthetic", key);
+                              "%s.format: missing; expected %s", key, format_names);
     long long want;
     int rc = json_count_or(&want, cfg, "features", 0, 1, LSGD_MAX_FEATURES, key, err);
     if (rc != LSGD_OK)
@@ -371,12 +420,13 @@ int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, si
                               want, features);
     if (features == 0)
         features = (size_t)want;
-    rc = load_format(out, cfg, format, features, seed, key, err);
-    if (rc != LSGD_OK && strcmp(format, "synthetic") != 0) /* generators name their keys */
+    const struct dataset_format *f = dataset_format(format);
+    rc = f ? f->read(out, cfg, features, seed, key, err)
+           : lsgd_error_set(err, LSGD_ERR_INPUT, "%s.format: '%s'; expected %s", key, format,
+                            format_names);
+    if (rc != LSGD_OK && !(f && f->names_its_keys))
         return lsgd_error_prefix(err, "%s: ", key);
-    if (rc != LSGD_OK)
-        return rc;
-    return LSGD_OK;
+    return rc;
 }
 
 int lsgd_data_load(lsgd_dataset **train, lsgd_dataset **test, const json_t *data,
