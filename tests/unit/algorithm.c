@@ -92,6 +92,21 @@ LSGD_TEST(algorithm, each_algorithm_refuses_what_it_cannot_run_when_the_config_l
                                " \"overlap\": {\"alpha\": 1, \"beta\": 0.5}}}", &err), LSGD_OK);
 }
 
+/* A warm-up as long as the run leaves no local step: that run is
+ * minibatch_sgd, said as a refusal naming both keys; one step fewer runs. */
+LSGD_TEST(algorithm, post_local_sgd_refuses_a_warmup_not_below_the_steps_naming_both_keys)
+{
+    refused_with("{\"algorithm\": {\"type\": \"post_local_sgd\", \"steps\": 100,"
+                 " \"post_local\": {\"warmup_steps\": 100}}}",
+                 "algorithm.post_local.warmup_steps: 100 is not below algorithm.steps 100");
+    refused_with("{\"algorithm\": {\"type\": \"post_local_sgd\","
+                 " \"post_local\": {\"warmup_steps\": 5000}}}",
+                 "algorithm.post_local.warmup_steps: 5000 is not below algorithm.steps 1000");
+    lsgd_error err;
+    CU_ASSERT_EQUAL(check_text("{\"algorithm\": {\"type\": \"post_local_sgd\", \"steps\": 100,"
+                               " \"post_local\": {\"warmup_steps\": 99}}}", &err), LSGD_OK);
+}
+
 /* A key the config leaves out reads as the schema's default, also where
  * the schema gives it behind a $ref (outer.lr) or inside a section that
  * is absent (algorithm.overlap.alpha); a given value wins. */

@@ -22,6 +22,14 @@ typedef struct post_local {
 
 static int check(const json_t *cfg, lsgd_error *err)
 {
+    uint64_t warmup = lsgd_setting_count(cfg, "algorithm.post_local.warmup_steps");
+    uint64_t steps = lsgd_setting_count(cfg, "algorithm.steps");
+    if (warmup >= steps)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "algorithm.post_local.warmup_steps: %llu is not below "
+                              "algorithm.steps %llu: no local step would be left (that run is "
+                              "minibatch_sgd); expected fewer warm-up steps",
+                              (unsigned long long)warmup, (unsigned long long)steps);
     return lsgd_outer_refuse(cfg, "post_local_sgd",
                              "averages gradients during its warm-up, where an outer optimizer "
                              "has no pseudo-gradient", err);
