@@ -317,6 +317,33 @@ static test_output blobs_command(const char *dir, const char *command, const cha
     return test_run(cmd, 60);
 }
 
+/* A section of another algorithm than the one that runs is ignored with
+ * one note (a fedprox config compared as local_sgd by --set), said once
+ * by `lsgd run`, not by each of its 4 workers. */
+LSGD_TEST(cli, a_section_for_another_algorithm_is_ignored_with_one_note_naming_it_once_per_run)
+{
+    const char *commands[] = {"validate", "run"};
+    for (size_t c = 0; c < 2; c++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s", test_tmpdir());
+        test_output o = blobs_command(dir, commands[c], "--set algorithm.fedprox.mu=0.1");
+        if (o.status != 0)
+            fprintf(stderr, "\n  %s: status %d: %s", commands[c], o.status, o.err);
+        CU_ASSERT_EQUAL(o.status, 0);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: note: algorithm.fedprox is ignored: it is "
+                                             "fedprox's section and algorithm.type is local_sgd"));
+        test_output_free(&o);
+    }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_output o = blobs_command(dir, "validate", "--set algorithm.fedprox.mu=0.1 "
+                                                   "--set algorithm.type=fedprox");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 0); /* its own section: nothing to say */
+    test_output_free(&o);
+}
+
 LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_line_naming_the_key)
 {
     struct { const char *sets, *says; } cases[] = {

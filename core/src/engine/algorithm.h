@@ -52,7 +52,8 @@ typedef struct lsgd_record {
 enum { LSGD_ALGORITHM_RECORDS = 8 };
 
 typedef struct lsgd_algorithm {
-    const char *name; /* algorithm.type */
+    const char *name;    /* algorithm.type */
+    const char *section; /* its own keys: algorithm.<section>; NULL: none */
     int full_batch;   /* steps and refreshes on the whole shard: no minibatches */
     int (*check)(const json_t *cfg, lsgd_error *err);
     int (*check_world)(const json_t *cfg, int world, lsgd_error *err);
@@ -76,6 +77,11 @@ const lsgd_algorithm *lsgd_algorithm_find(const char *name);
 int lsgd_algorithm_of(const lsgd_algorithm **out, const json_t *cfg, lsgd_error *err);
 /* Its cross-key rules, for config.c's checks. */
 int lsgd_algorithm_check(const json_t *cfg, lsgd_error *err);
+/* One line per algorithm.<section> cfg gives that belongs to another
+ * algorithm than the one it runs (ignored, not refused: a config of one
+ * algorithm may run as another by --set algorithm.type), appended to
+ * notes[cap] after a '\n' when notes already holds a line. */
+void lsgd_algorithm_note_ignored(const json_t *cfg, char *notes, size_t cap);
 /* Every algorithm, in the table's order, NULL-terminated. */
 const lsgd_algorithm *const *lsgd_algorithm_all(void);
 

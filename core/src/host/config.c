@@ -496,6 +496,8 @@ int lsgd_config_load_noting(json_t **out, const char *path, const char *const *s
                               path);
     }
     *out = load_overridden(file, path, sets, n_sets, n_sets, notes, notes_cap, err);
+    if (*out && notes && notes_cap)
+        lsgd_algorithm_note_ignored(*out, notes, notes_cap);
     if (!*out && strncmp(err->message, "--set '", 7) != 0) { /* else it names its --set */
         char blamed[600] = "";
         if (err->code == LSGD_ERR_INPUT)

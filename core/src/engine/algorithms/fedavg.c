@@ -142,6 +142,7 @@ static void fedavg_close(lsgd_run *run)
 
 const lsgd_algorithm lsgd_algorithm_fedavg = {
     .name = "fedavg",
+    .section = "fedavg",
     .check = check,
     .check_world = check_world,
     .open = fedavg_open,

@@ -64,6 +64,7 @@ static void fedprox_close(lsgd_run *run)
 
 const lsgd_algorithm lsgd_algorithm_fedprox = {
     .name = "fedprox",
+    .section = "fedprox",
     .open = fedprox_open,
     .steps = steps,
     .communicate = lsgd_run_communicate_models,

@@ -96,6 +96,7 @@ static void local_gd_close(lsgd_run *run)
 
 const lsgd_algorithm lsgd_algorithm_local_gd = {
     .name = "local_gd",
+    .section = "local_gd",
     .full_batch = 1,
     .open = local_gd_open,
     .steps = steps,

@@ -193,6 +193,7 @@ static void overlap_close(lsgd_run *run)
 
 const lsgd_algorithm lsgd_algorithm_overlap_local_sgd = {
     .name = "overlap_local_sgd",
+    .section = "overlap",
     .check = check,
     .open = overlap_open,
     .steps = steps,

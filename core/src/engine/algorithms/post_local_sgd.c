@@ -75,6 +75,7 @@ static void post_local_close(lsgd_run *run)
 
 const lsgd_algorithm lsgd_algorithm_post_local_sgd = {
     .name = "post_local_sgd",
+    .section = "post_local",
     .check = check,
     .open = post_local_open,
     .steps = steps,

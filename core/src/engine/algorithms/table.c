@@ -61,3 +61,19 @@ int lsgd_algorithm_check(const json_t *cfg, lsgd_error *err)
         return err->code;
     return alg->check ? alg->check(cfg, err) : LSGD_OK;
 }
+
+void lsgd_algorithm_note_ignored(const json_t *cfg, char *notes, size_t cap)
+{
+    const lsgd_algorithm *running = lsgd_algorithm_find(lsgd_setting_string(cfg, "algorithm.type"));
+    const json_t *given = lsgd_config_get(cfg, "algorithm");
+    for (size_t i = 0; running && ALGORITHMS[i]; i++) {
+        const char *section = ALGORITHMS[i]->section;
+        if (!section || ALGORITHMS[i] == running || !json_object_get(given, section))
+            continue;
+        size_t used = strnlen(notes, cap);
+        if (used + 1 < cap)
+            snprintf(notes + used, cap - used,
+                     "%salgorithm.%s is ignored: it is %s's section and algorithm.type is %s",
+                     used ? "\n" : "", section, ALGORITHMS[i]->name, running->name);
+    }
+}
