@@ -348,14 +348,17 @@ LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_l
 {
     struct { const char *sets, *says; } cases[] = {
         {"--set outer.plugin=oasis",
-         "lsgd: outer.plugin: 'oasis' needs Hessian-vector products (its manifest requires "
-         "\"hvp\"), but the outer optimizer"},
+         "lsgd: --set outer.plugin=oasis: outer.plugin: 'oasis' needs Hessian-vector products "
+         "(its manifest requires \"hvp\"), but the outer optimizer"},
         {"--set transport.plugin=zmq --set transport.params.curve_server_key=none.public "
          "--set transport.params.curve_secret_key=none.secret",
-         "lsgd: transport.params.curve_server_key: cannot read 'none.public' (No such file"},
+         "lsgd: --set transport.params.curve_server_key=none.public: "
+         "transport.params.curve_server_key: cannot read 'none.public' (No such file"},
         {"--set algorithm.batch_size=32",
-         "lsgd: algorithm.batch_size: 32 is more than the 25 samples of worker 0's shard"},
-        {"--set metrics.max_margin=true", "lsgd: metrics.max_margin: needs a binary "
+         "lsgd: --set algorithm.batch_size=32: algorithm.batch_size: 32 is more than the 25 "
+         "samples of worker 0's shard"},
+        {"--set metrics.max_margin=true", "lsgd: --set metrics.max_margin=true: "
+                                          "metrics.max_margin: needs a binary "
                                           "classification training set"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -392,6 +395,50 @@ LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_l
     test_output_free(&o);
 }
 
+/* An error found once the data is loaded names the --set whose key (or a
+ * key below it, or its section) it is about, and only that one; without
+ * a --set it names none. */
+LSGD_TEST(cli, an_error_found_after_loading_names_the_set_that_caused_it_in_validate_and_run)
+{
+    struct { const char *sets, *says; } cases[] = {
+        {"--set algorithm.lr=0.5 --set algorithm.batch_size=100000",
+         "lsgd: --set algorithm.batch_size=100000: algorithm.batch_size: 100000 is more than"},
+        {"--set algorithm='{\"steps\":16,\"batch_size\":32}'",
+         "lsgd: --set algorithm={\"steps\":16,\"batch_size\":32}: algorithm.batch_size: 32"},
+        {"--set data.train.n=3 --set output.progress=none",
+         "lsgd: --set data.train.n=3: workers: 4 workers but data.train"},
+        {"--set workers=200 --set algorithm.lr=0.5",
+         "lsgd: --set workers=200: workers: 200 workers but data.train"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *commands[] = {"validate", "run"};
+        for (size_t c = 0; c < 2; c++) {
+            char dir[1024];
+            snprintf(dir, sizeof dir, "%s", test_tmpdir());
+            test_output o = blobs_command(dir, commands[c], cases[i].sets);
+            if (o.status != 2 || !strstr(o.err, cases[i].says))
+                fprintf(stderr, "\n  %s %s: status %d: %s", commands[c], cases[i].sets,
+                        o.status, o.err);
+            CU_ASSERT_EQUAL(o.status, 2);
+            CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+            test_output_free(&o);
+        }
+    }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_write_file(dir, "big-batch.json",
+                    "{\"workers\": 4, \"model\": {\"type\": \"softmax\"}, \"data\": {\"train\": "
+                    "{\"format\": \"synthetic\", \"generator\": \"blobs\", \"n\": 100, \"d\": 5, "
+                    "\"classes\": 4}}, \"algorithm\": {\"steps\": 16, \"batch_size\": 32}}");
+    snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' validate big-batch.json "
+             "--set algorithm.lr=0.5", dir, lsgd_bin());
+    test_output o = test_run(cmd, 60);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: algorithm.batch_size: 32 is more than"));
+    test_output_free(&o);
+}
+
 /* `lsgd validate --no-data` does what needs no data: the outer optimizer's
  * needs are its manifest's. */
 LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an_hvp)
@@ -400,7 +447,8 @@ LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     test_output o = blobs_command(dir, "validate --no-data", "--set outer.plugin=oasis");
     CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: outer.plugin: 'oasis' needs Hessian-vector"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: --set outer.plugin=oasis: outer.plugin: 'oasis' "
+                                         "needs Hessian-vector"));
     test_output_free(&o);
 }
 

@@ -80,6 +80,7 @@ int lsgd_cli_run(int argc, char **argv)
     int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
     if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
                                      !one_of_many, &err)) {
+        lsgd_config_blame_sets(&err, a.sets, a.n_sets);
         rc = cli_report(&err);
     } else if (one_of_many) {
         rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force, 0);

@@ -43,8 +43,10 @@ int lsgd_cli_validate(int argc, char **argv)
     lsgd_error err;
     lsgd_error_clear(&err);
     if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
-                                     !a.no_data, &err))
+                                     !a.no_data, &err)) {
+        lsgd_config_blame_sets(&err, a.sets, a.n_sets);
         rc = cli_report(&err);
+    }
     if (!rc && a.print) {
         json_dumpf(cfg, stdout, JSON_INDENT(2));
         putchar('\n');

@@ -20,6 +20,7 @@
  */
 #include "host/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -456,8 +457,19 @@ static json_t *load_overridden(const json_t *file, const char *path, const char 
     return cfg;
 }
 
+/* "--set A" appended to out[cap] (used so far: *used), after " with "
+ * when it already names one. */
+static void append_blamed(char *out, size_t cap, size_t *used, const char *set)
+{
+    char shown[200];
+    lsgd_printable(shown, sizeof shown, set, 120);
+    int n = snprintf(out + *used, cap - *used, "%s--set %s", *used ? " with " : "", shown);
+    if (n > 0 && (size_t)n < cap - *used)
+        *used += (size_t)n;
+}
+
 /* The --set overrides that caused a failure of the config they make
- * together, as "--set A with --set B: " in out[cap]: each one whose
+ * together, as "--set A with --set B" in out[cap]: each one whose
  * absence makes the config pass or fail otherwise.  "" when the file
  * fails with or without each. */
 static void blamed_overrides(char *out, size_t cap, const json_t *file, const char *path,
@@ -471,14 +483,61 @@ static void blamed_overrides(char *out, size_t cap, const json_t *file, const ch
         json_t *cfg = load_overridden(file, path, sets, n_sets, i, NULL, 0, &without);
         int differs = cfg || strcmp(without.message, failure->message) != 0;
         json_decref(cfg);
-        char shown[200];
-        lsgd_printable(shown, sizeof shown, sets[i], 120);
-        int n = differs ? snprintf(out + used, cap - used, "%s--set %s", used ? " with " : "",
-                                   shown)
-                        : 0;
-        if (n > 0 && (size_t)n < cap - used)
-            used += (size_t)n;
+        if (differs)
+            append_blamed(out, cap, &used, sets[i]);
     }
+}
+
+static int is_key_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '.';
+}
+
+/* Whether message names the key key[len] as a whole word, or (under) a key
+ * below it when `or_below`. */
+static int names_key(const char *message, const char *key, size_t len, int or_below)
+{
+    for (const char *at = message; (at = strstr(at, key)) != NULL; at++) {
+        if (strncmp(at, key, len) != 0 || (at > message && is_key_char(at[-1])))
+            continue;
+        char after = at[len];
+        if (!is_key_char(after) || (or_below && after == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether message names the key of the --set `set` ("a.b.c=v"), a key
+ * below it, or a section above it of two parts or more ("a.b"). */
+static int names_set_key(const char *message, const char *set)
+{
+    char key[256];
+    size_t len = strcspn(set, "=");
+    if (len == 0 || len >= sizeof key)
+        return 0;
+    memcpy(key, set, len);
+    key[len] = '\0';
+    if (names_key(message, key, len, 1))
+        return 1;
+    for (char *dot = strrchr(key, '.'); dot && strchr(key, '.') != dot; dot = strrchr(key, '.')) {
+        *dot = '\0';
+        if (names_key(message, key, strlen(key), 0))
+            return 1;
+    }
+    return 0;
+}
+
+void lsgd_config_blame_sets(lsgd_error *err, const char *const *sets, size_t n_sets)
+{
+    if (strncmp(err->message, "--set ", 6) == 0)
+        return;
+    char blamed[600] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n_sets; i++)
+        if (names_set_key(err->message, sets[i]))
+            append_blamed(blamed, sizeof blamed, &used, sets[i]);
+    if (used)
+        lsgd_error_prefix(err, "%s: ", blamed);
 }
 
 int lsgd_config_load_noting(json_t **out, const char *path, const char *const *sets,

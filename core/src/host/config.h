@@ -27,6 +27,13 @@ int lsgd_config_load(json_t **out, const char *path, const char *const *sets, si
 int lsgd_config_load_noting(json_t **out, const char *path, const char *const *sets,
                             size_t n_sets, char *notes, size_t notes_cap, lsgd_error *err);
 
+/* An error found after the config loaded (data, model, shards) blamed on
+ * the --set overrides whose key its message names — the key, a key below
+ * it, or its section ("data.train" for --set data.train.path=…): err's
+ * message prefixed "--set K=V: " ("--set A with --set B: " for several),
+ * as load-time errors are.  Unchanged when none does. */
+void lsgd_config_blame_sets(lsgd_error *err, const char *const *sets, size_t n_sets);
+
 /* Apply one "a.b.c=value" to cfg. */
 int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err);
 
