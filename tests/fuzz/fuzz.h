@@ -1,8 +1,9 @@
 /*
  * fuzz.h — what every libFuzzer harness of tests/fuzz/ shares: the fuzz
  * input as a real file for readers that take a path, and the error
- * contract checked on every call (a failure is LSGD_ERR_INPUT or
- * LSGD_ERR_RUNTIME with one non-empty line; success leaves no code).
+ * contract checked on every call: a failure is LSGD_ERR_INPUT or
+ * LSGD_ERR_RUNTIME with a non-empty message (the command line prints it
+ * as one line, control characters made visible).
  *
  * A harness breaking the contract aborts, so libFuzzer keeps the input as
  * a crash like any sanitizer report.

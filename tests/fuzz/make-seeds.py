@@ -96,3 +96,48 @@ struct.pack_into("<I", long_name, 12, 0xFFFFFFFF)
 put("checkpoint", "name-length-2^32", bytes(long_name))
 put("checkpoint", "header-only", ckpt[:12] + struct.pack("<I", 0) + bytes(8))
 put("checkpoint", "other-version", ckpt[:8] + struct.pack("<I", 2) + ckpt[12:])
+
+# zmq: frame headers (48 bytes: magic, version, type, run hash, world, src,
+# round, slice, offset, length) of the run the harnesses play
+def fnv1a(text):
+    h = 1469598103934665603
+    for c in text.encode():
+        h = ((h ^ c) * 1099511628211) % 2**64
+    return h
+
+
+RUN = "cfg-0123456789abcdef"
+
+
+def header(kind, world=4, src=1, rnd=7, slc=2, offset=1024, length=256, run=RUN, magic=0x4447534C,
+           version=1):
+    return struct.pack("<IHHQIIIIQQ", magic, version, kind, fnv1a(run), world, src, rnd, slc,
+                       offset, length)
+
+
+SCATTER, HELLO, WELCOME, REFUSE, ABORT = 4, 1, 2, 3, 9
+put("zmq_frame", "expected", header(SCATTER) + b"@@PAYLOAD@@" + bytes(1024))
+put("zmq_frame", "abort", header(ABORT, offset=0, length=0) + b"@@PAYLOAD@@rank 1 failed")
+put("zmq_frame", "other-run", header(SCATTER, run="cfg-x") + b"@@PAYLOAD@@" + bytes(1024))
+put("zmq_frame", "short-payload", header(SCATTER) + b"@@PAYLOAD@@" + bytes(1000))
+put("zmq_frame", "huge-length", header(SCATTER, length=2**62) + b"@@PAYLOAD@@")
+put("zmq_frame", "not-a-header", b"LSGD" + bytes(20) + b"@@PAYLOAD@@")
+P = b"@@PART@@"
+W = 4 - 1  # the world byte: 1 + b % 16
+endpoints = b"tcp://0.0.0.0:5001\n-\ntcp://*:5003\nipc:///tmp/x.1-3"
+put("zmq_rendezvous", "hello", bytes([W]) + b"identity" + P + header(HELLO, offset=0, length=0)
+    + P + RUN.encode() + P + endpoints)
+put("zmq_rendezvous", "hello-other-run", bytes([W]) + b"id" + P + header(HELLO, length=0) + P
+    + b"cfg-other" + P + endpoints)
+put("zmq_rendezvous", "hello-rank-0", bytes([W]) + b"id" + P + header(HELLO, src=0, length=0)
+    + P + RUN.encode() + P + endpoints)
+put("zmq_rendezvous", "hello-long-line", bytes([W]) + b"id" + P + header(HELLO, length=0) + P
+    + RUN.encode() + P + b"tcp://" + b"a" * 300 + b"\n-\nx\ny")
+table = b"\n".join([b"-", b"tcp://10.0.0.1:5001", b"tcp://10.0.0.1:5002", b"tcp://10.0.0.1:5003"]
+                   * 4)
+put("zmq_rendezvous", "welcome", bytes([W]) + header(WELCOME, src=0, length=1 << 16) + P + table)
+put("zmq_rendezvous", "welcome-small-frame", bytes([W]) + header(WELCOME, src=0, length=8) + P
+    + table)
+put("zmq_rendezvous", "refuse", bytes([W]) + header(REFUSE, run="cfg-x", length=0) + P
+    + b"a rank 1 of run 'cfg-x' is not part of run 'cfg-y'")
+put("zmq_rendezvous", "abort", bytes([W]) + header(ABORT, length=0) + P + b"timed out")
