@@ -1,7 +1,7 @@
 /*
  * adam.c — Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) as
  * an lsgd scaling plugin: the preconditioner D̂ = √(v/(1−β₂ʳ)) + ε of
- * ALGORITHMS.md §1, applied to the bias-corrected momentum m/(1−β₁ᵗ).
+ * docs/algorithms.md §1.2.2, applied to the bias-corrected momentum m/(1−β₁ᵗ).
  *
  *   H = g⊙g                  statistic (g + λx in place of g with L2 decay)
  *   v ← β₂ v + (1−β₂) H      refresh   (AMSGrad: v_max ← max(v_max, v))

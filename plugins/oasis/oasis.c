@@ -1,7 +1,7 @@
 /*
  * oasis.c — OASIS (Jahani et al., ICLR 2022) as an lsgd scaling plugin: D
  * is a running mean of Hutchinson's estimate of the Hessian diagonal,
- * truncated below at α (ALGORITHMS.md §1):
+ * truncated below at α (docs/algorithms.md §1.2.5):
  *
  *   H = z ⊙ (∇²f · z)            statistic, z Rademacher (±1), through the
  *                                host's HVP oracle and seeded random stream

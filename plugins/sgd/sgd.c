@@ -2,7 +2,7 @@
  * sgd.c — the identity preconditioner (D̂ = 1) as an lsgd scaling plugin:
  * plain SGD, with optional heavy-ball or Nesterov momentum and L2 weight
  * decay, exactly as torch.optim.SGD (dampening 0).  Also the DiLoCo outer
- * optimizer (ALGORITHMS.md §5: lr 0.7, momentum 0.9, nesterov).
+ * optimizer (docs/algorithms.md §5.2: lr 0.7, momentum 0.9, nesterov).
  *
  *   g ← g + λx;   b ← μ b + g;   d = g + μ b (Nesterov) or b;   x ← x − γ d
  *

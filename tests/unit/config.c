@@ -217,7 +217,77 @@ LSGD_TEST(config, malformed_json_names_file_line_and_column)
 LSGD_TEST(config, missing_config_file_is_bad_input)
 {
     snprintf(cmd, sizeof cmd, "'%s' validate /nonexistent/cfg.json", lsgd_bin());
-    expect_input_error(cmd, "cannot read config '/nonexistent/cfg.json': No such file", NULL);
+    expect_input_error(cmd, "/nonexistent/cfg.json: cannot read config: No such file", NULL);
+}
+
+LSGD_TEST(config, a_fifo_directory_or_device_config_path_is_refused_as_not_a_regular_file)
+{
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/cfg.json", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkfifo '%s'", fifo);
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    /* a FIFO once blocked `lsgd validate` for ever; /dev/zero was read without end */
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), fifo);
+    expect_input_error(cmd, "cfg.json: cannot read config: it is a FIFO (named pipe); expected a "
+                            "regular file", NULL);
+    snprintf(cmd, sizeof cmd, "'%s' validate /dev/zero", lsgd_bin());
+    expect_input_error(cmd, "/dev/zero: cannot read config: it is a character device", NULL);
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), test_tmpdir());
+    expect_input_error(cmd, "cannot read config: it is a directory", NULL);
+}
+
+LSGD_TEST(config, malformed_json_quoting_binary_bytes_shows_them_escaped)
+{
+    const char *path = test_write_file(test_tmpdir(), "binary.json",
+                                       "{\"seed\": \x1b[2Jwipe}");
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s'", lsgd_bin(), path);
+    test_output o = test_run(cmd, 30);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NULL(strchr(o.err, '\x1b'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "\\x1b"));
+    if (!strstr(o.err, "\\x1b"))
+        fprintf(stderr, "\n  stderr: %s\n", o.err);
+    test_output_free(&o);
+}
+
+LSGD_TEST(config, an_integral_real_for_an_integer_key_is_that_integer_for_every_reader)
+{
+    lsgd_error err;
+    /* "dim": 20.0 once gave 10 parameters (the model read integers only) */
+    json_t *cfg = load_text("{\"model\": {\"type\": \"quadratic\", \"dim\": 20.0}, "
+                            "\"workers\": 2.0, \"schedule\": {\"period\": 8.0}, "
+                            "\"algorithm\": {\"steps\": 1e3}}",
+                            NULL, 0, &err);
+    if (!cfg)
+        fprintf(stderr, "\n%s\n", err.message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const char *keys[] = {"model.dim", "workers", "schedule.period", "algorithm.steps"};
+    const long long want[] = {20, 2, 8, 1000};
+    for (int k = 0; k < 4; k++) {
+        const json_t *v = lsgd_config_get(cfg, keys[k]);
+        CU_ASSERT(json_is_integer(v) && json_integer_value(v) == want[k]);
+    }
+    json_decref(cfg);
+}
+
+LSGD_TEST(config, sizes_beyond_their_limits_are_refused_naming_the_key_and_the_limit)
+{
+    /* 4294967298 workers started 2 processes; steps 1e18 asked for 10^17 rounds */
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\"}, \"workers\": 4294967298}",
+                                    NULL),
+                       "bad.json: workers: 4294967298 is above lsgd's limit 1024", NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\"}, \"algorithm\": "
+                                    "{\"steps\": 1e18}}", NULL),
+                       "algorithm.steps: 1000000000000000000 is above lsgd's limit 1000000000",
+                       NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"mlp\", \"hidden\": [64, "
+                                    "1099511627776]}}", NULL),
+                       "model.hidden[1]: 1099511627776 is above lsgd's limit 67108864", NULL);
+    expect_input_error(validate_cmd("{\"model\": {\"type\": \"quadratic\", \"dim\": 1e12}}",
+                                    NULL),
+                       "model.dim: 1000000000000 is above lsgd's limit 67108864", NULL);
 }
 
 LSGD_TEST(config, missing_required_key_is_named_with_its_place)

@@ -36,13 +36,19 @@ static void expect_refused(const char *json, const char *key, size_t features, c
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, key));
 }
 
-static void expect_libsvm_refused(const char *file, const char *want)
+/* tests/data/<file> in `format` refused with "<its path><want>". */
+static void expect_file_refused(const char *format, const char *file, const char *want)
 {
     char json[4200], where[4300];
     const char *path = fixture(file);
-    snprintf(json, sizeof json, "{\"format\":\"libsvm\",\"path\":\"%s\"}", path);
+    snprintf(json, sizeof json, "{\"format\":\"%s\",\"path\":\"%s\"}", format, path);
     snprintf(where, sizeof where, "%s%s", path, want);
     expect_refused(json, "data.train", 0, where);
+}
+
+static void expect_libsvm_refused(const char *file, const char *want)
+{
+    expect_file_refused("libsvm", file, want);
 }
 
 LSGD_TEST(data_errors, libsvm_non_numeric_label_names_file_line_column)
@@ -171,8 +177,11 @@ LSGD_TEST(data_errors, idx_header_whose_dimensions_overflow_the_byte_count_is_re
     snprintf(want, sizeof want,
              "%s: byte 4: header dimensions 4194304x2097152x2097152 overflow the byte count", img);
     expect_idx_refused(img, lab, want);
-    images_header(head, 1u << 16, 1u << 16, 1u << 16); /* 2^48: fits size_t, not the file */
+    images_header(head, 3, 1u << 16, 1u << 16); /* 2^34 bytes: fits size_t, not the limits */
     img = write_bytes(dir, "big", head, sizeof head);
+    expect_idx_refused(img, lab, "header dimensions 3x65536x65536 exceed lsgd's limits");
+    images_header(head, 1u << 16, 16, 16); /* within the limits, not within the file */
+    img = write_bytes(dir, "long", head, sizeof head);
     expect_idx_refused(img, lab, "truncated: the header promises 65536 images");
 }
 
@@ -263,7 +272,7 @@ LSGD_TEST(data_errors, csv_non_numeric_cell_is_refused_with_line_and_column)
 LSGD_TEST(data_errors, missing_file_is_refused_naming_it)
 {
     expect_refused("{\"format\":\"libsvm\",\"path\":\"/nonexistent/x.svm\"}", "data.train", 0,
-                   "/nonexistent/x.svm: cannot open");
+                   "/nonexistent/x.svm: cannot read LIBSVM file: No such file or directory");
 }
 
 /* data.train and data.test disagree: expect the whole `data` object refused. */
@@ -615,4 +624,178 @@ LSGD_TEST(data_errors, every_bad_data_file_makes_lsgd_validate_exit_2_with_one_l
         snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* one directory per case */
         run_bad_data_case(&bad_data_cases[i], lsgd, dir);
     }
+}
+
+/* ---- hostile files: sizes, non-regular files, bytes that mean something else ---- */
+
+static lsgd_dataset *load_fixture(const char *format, const char *name)
+{
+    char json[4300];
+    snprintf(json, sizeof json, "{\"format\":\"%s\",\"path\":\"%s\"}", format, fixture(name));
+    json_t *cfg = json_loads(json, 0, NULL);
+    lsgd_dataset *set = NULL;
+    lsgd_error err = {0};
+    if (lsgd_dataset_load(&set, cfg, "data.train", 0, 1, &err) != LSGD_OK)
+        fprintf(stderr, "\n  %s: %s\n", name, err.message);
+    json_decref(cfg);
+    return set;
+}
+
+LSGD_TEST(data_errors, csv_with_cr_only_or_crlf_line_endings_reads_one_sample_per_line)
+{
+    lsgd_dataset *lf = load_fixture("csv", "lf.csv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
+    const char *others[] = {"cr_only.csv", "crlf.csv"};
+    for (int k = 0; k < 2; k++) {
+        lsgd_dataset *set = load_fixture("csv", others[k]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+        CU_ASSERT_EQUAL(set->n, 3);
+        CU_ASSERT_EQUAL(set->d, 2);
+        CU_ASSERT_EQUAL(memcmp(set->X, lf->X, 6 * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(set->y, lf->y, 3 * sizeof(float)), 0);
+        lsgd_dataset_free(set);
+    }
+    lsgd_dataset_free(lf);
+}
+
+LSGD_TEST(data_errors, a_value_beyond_float_range_is_refused_at_its_column_and_a_denormal_is_read)
+{
+    expect_file_refused("libsvm", "value_beyond_float.svm",
+                        ":2:6: value '1e39' is out of float range");
+    expect_file_refused("csv", "label_beyond_float.csv",
+                        ":2:1: cell 0 '1e39' is out of float range");
+    lsgd_dataset *set = load_fixture("libsvm", "denormal.svm"); /* 1e-320, 1e-40 */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+    CU_ASSERT_EQUAL(set->n, 2);
+    CU_ASSERT(set->val[0] >= 0 && set->val[0] < 1e-38f);
+    CU_ASSERT(set->val[3] > 0 && set->val[3] < 1e-38f); /* a float denormal */
+    lsgd_dataset_free(set);
+}
+
+LSGD_TEST(data_errors, a_nul_byte_is_refused_naming_its_line_and_column)
+{
+    expect_file_refused("csv", "nul_byte.csv", ":2:4: a NUL byte");
+    expect_file_refused("libsvm", "nul_byte.svm", ":2:7: a NUL byte");
+}
+
+LSGD_TEST(data_errors, bytes_of_a_binary_file_quoted_in_a_message_are_escaped_and_bounded)
+{
+    expect_file_refused("libsvm", "binary_label.svm",
+                        ":2:1: label '\\x80\\xff\\x1b[2J\\x07' is not a number");
+    /* a 200-byte cell is quoted as its first 40 bytes and "..." */
+    char json[4300], text[300] = "1,", *p = text + 2;
+    memset(p, 'x', 200);
+    strcpy(p + 200, "\n");
+    const char *path = test_write_file(test_tmpdir(), "wide.csv", text);
+    snprintf(json, sizeof json, "{\"format\":\"csv\",\"path\":\"%s\"}", path);
+    expect_refused(json, "data.train", 0, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not");
+}
+
+LSGD_TEST(data_errors, sizes_whose_product_wraps_or_passes_the_limits_are_refused_naming_the_key)
+{
+    /* n = 2^62 + 1, d = 1: n·d·4 wrapped and the generator wrote past its buffer */
+    expect_refused("{\"format\":\"synthetic\",\"generator\":\"blobs\",\"n\":4611686018427387905,"
+                   "\"d\":1}",
+                   "data.train", 0, "data.train.n: 4611686018427387905 is above lsgd's limit");
+    expect_refused("{\"format\":\"synthetic\",\"generator\":\"blobs\",\"n\":2147483648,"
+                   "\"d\":67108864}",
+                   "data.train", 0, "exceed lsgd's limit of 4294967296 values");
+    expect_refused("{\"format\":\"synthetic\",\"generator\":\"blobs\",\"n\":10,\"d\":2,"
+                   "\"classes\":4294967298}",
+                   "data.train", 0, "data.train.classes: 4294967298 is above lsgd's limit 256");
+    expect_libsvm_refused("index_beyond_limit.svm",
+                          ":2:4: index 4294967290 beyond lsgd's limit of 67108864 features");
+}
+
+/* tests/data/idx/<images> with idx/two-labels refused with "<its path><want>". */
+static void expect_idx_images_refused(const char *images, const char *want)
+{
+    char img[4096], lab[4096], where[4400];
+    snprintf(img, sizeof img, "%s", fixture(images));
+    snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
+    snprintf(where, sizeof where, "%s%s", img, want);
+    expect_idx_refused(img, lab, where);
+}
+
+LSGD_TEST(data_errors, idx_gzip_with_an_unknown_compression_method_is_refused_with_zlibs_reason)
+{
+    /* 1f 8b 8c ff: zlib's message was read after gzclose had freed it */
+    expect_idx_images_refused("idx/unknown-method.gz",
+                              ": byte 0: cannot decompress: unknown compression method");
+}
+
+LSGD_TEST(data_errors, idx_gzip_expanding_past_its_header_dimensions_is_refused)
+{
+    /* 8 KB of gzip: a 2-image header, its 8 pixels, then 8 MiB of zeros */
+    expect_idx_images_refused("idx/overlong-images.gz",
+                              ": byte 24: more data than the header's 2 images need");
+    char img[4096], lab[4096];
+    snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
+    snprintf(img, sizeof img, "%s", fixture("idx/two-images")); /* the control: loads */
+    char json[8500];
+    snprintf(json, sizeof json, "{\"format\":\"idx\",\"images\":\"%s\",\"labels\":\"%s\"}", img,
+             lab);
+    json_t *cfg = json_loads(json, 0, NULL);
+    lsgd_dataset *set = NULL;
+    lsgd_error err = {0};
+    CU_ASSERT_EQUAL(lsgd_dataset_load(&set, cfg, "data.train", 0, 1, &err), LSGD_OK);
+    lsgd_dataset_free(set);
+    json_decref(cfg);
+}
+
+/* `lsgd validate` with data.train `train` (format libsvm, csv, or idx with
+ * good labels), bounded by a timeout: a FIFO once blocked for ever. */
+static void expect_validate_refuses_train(const char *format, const char *train, const char *want)
+{
+    const char *dir = test_tmpdir();
+    char data[4400], json[8192], cmd[16384];
+    if (strcmp(format, "idx") == 0)
+        snprintf(data, sizeof data, "\"images\":\"%s\",\"labels\":\"%s\"", train,
+                 fixture("idx/two-labels"));
+    else
+        snprintf(data, sizeof data, "\"path\":\"%s\"", train);
+    snprintf(json, sizeof json,
+             "{\"model\":{\"type\":\"logreg\"},\"data\":{\"train\":{\"format\":\"%s\",%s}},"
+             "\"algorithm\":{\"steps\":5},\"output\":{\"dir\":\"%s/out\"}}",
+             format, data, dir);
+    const char *cfg = test_write_file(dir, "cfg.json", json);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate '%s'", dir, test_build_path("bin/lsgd"),
+             cfg);
+    test_output o = test_run(cmd, 20);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    if (o.status != 2 || !strstr(o.err, want))
+        fprintf(stderr, "\n  %s %s: status %d, stderr lacks '%s':\n%s", format, train, o.status,
+                want, o.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, want));
+    test_output_free(&o);
+}
+
+LSGD_TEST(data_errors, every_data_reader_refuses_a_directory_fifo_or_device_as_not_a_regular_file)
+{
+    char fifo[4200], cmd[4400];
+    snprintf(fifo, sizeof fifo, "%s/fifo", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkfifo '%s'", fifo);
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    const char *formats[] = {"libsvm", "csv", "idx"};
+    for (int k = 0; k < 3; k++) {
+        expect_validate_refuses_train(formats[k], fifo, "it is a FIFO (named pipe); expected a "
+                                                        "regular file");
+        expect_validate_refuses_train(formats[k], "/dev/zero", "/dev/zero: cannot read");
+        expect_validate_refuses_train(formats[k], "/dev/zero", "it is a character device");
+        expect_validate_refuses_train(formats[k], test_root_dir(), "it is a directory");
+    }
+}
+
+LSGD_TEST(data_errors, a_missing_data_file_names_the_working_directory_and_for_mnist_how_to_fetch_it)
+{
+    expect_validate_refuses_train("libsvm", "no/such.svm",
+                                  "no/such.svm: cannot read LIBSVM file: No such file or "
+                                  "directory (a relative path is read from the working "
+                                  "directory: looked for /");
+    expect_validate_refuses_train("idx", "data/mnist/train-images-idx3-ubyte",
+                                  "/data/mnist/train-images-idx3-ubyte); fetch MNIST with "
+                                  "tools/fetch-data mnist");
 }

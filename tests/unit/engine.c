@@ -1,7 +1,7 @@
 /*
  * engine.c — the engine end to end: real worker processes, real plugins
  * (.so), the real shm transport, real files.  Each test checks one claim of
- * ALGORITHMS.md or of the outputs contract on a small setting.
+ * docs/algorithms.md or of the outputs contract on a small setting.
  */
 #include <jansson.h>
 #include <math.h>

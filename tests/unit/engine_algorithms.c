@@ -1,5 +1,5 @@
 /*
- * engine_algorithms.c — the algorithms of ALGORITHMS.md §1–§5 end to end:
+ * engine_algorithms.c — the algorithms of docs/algorithms.md §1–§6 end to end:
  * the sampler's two ways of drawing minibatches, `scaling.state: average`
  * giving every worker one Adam state, Local-GD with one step per round is
  * GD, its direction approaches the max-margin direction, Modified Local-GD

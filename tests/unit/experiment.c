@@ -3,7 +3,7 @@
  * each runs with `lsgd run` at a small setting through --set (that each
  * validates is cli's example test),
  * and on that small setting the direction of its paper's claim holds where
- * it is cheap to see (ALGORITHMS.md §1–§4).  Comparisons are built with
+ * it is cheap to see (docs/algorithms.md §1–§4).  Comparisons are built with
  * wide margins (several seeds, delays several times the computation) so
  * that a busy machine cannot flip them.
  */

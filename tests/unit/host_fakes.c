@@ -33,15 +33,15 @@ int fake_build(const char *dir, const char *source, const char *so_name, const c
     return status;
 }
 
-const char *fake_manifest(const char *dir, const char *file, const char *name,
-                          const char *version, const char *library, const char *requires,
-                          const char *params)
+static const char *write_manifest(const char *dir, const char *file, const char *kind,
+                                  const char *name, const char *version, const char *library,
+                                  const char *requires, const char *params)
 {
     char text[8192];
     snprintf(text, sizeof text,
              "{\n"
              "  \"name\": \"%s\",\n"
-             "  \"kind\": \"scaling\",\n"
+             "  \"kind\": \"%s\",\n"
              "  \"version\": \"%s\",\n"
              "  \"abi\": {\"major\": 1, \"minor\": 0},\n"
              "  \"library\": \"%s\",\n"
@@ -49,14 +49,45 @@ const char *fake_manifest(const char *dir, const char *file, const char *name,
              "  \"requires\": %s,\n"
              "  \"params\": %s\n"
              "}\n",
-             name, version, library, requires ? requires : "[]", params ? params : "{}");
+             name, kind, version, library, requires ? requires : "[]", params ? params : "{}");
     return test_write_file(dir, file, text);
 }
 
-static void expect_lines_of_input_errors(const char *command, int lines, va_list needles)
+const char *fake_manifest(const char *dir, const char *file, const char *name,
+                          const char *version, const char *library, const char *requires,
+                          const char *params)
+{
+    return write_manifest(dir, file, "scaling", name, version, library, requires, params);
+}
+
+const char *fake_transport_manifest(const char *dir, const char *file, const char *name,
+                                    const char *library)
+{
+    return write_manifest(dir, file, "transport", name, "1.0.0", library, NULL, NULL);
+}
+
+const char *fake_run_config(const char *dir, const char *file, int workers, const char *scaling,
+                            const char *transport)
+{
+    char text[8192];
+    snprintf(text, sizeof text,
+             "{\n"
+             "  \"plugin_path\": [\"%s\"],\n"
+             "  \"workers\": %d,\n"
+             "  \"model\": {\"type\": \"quadratic\"},\n"
+             "  \"algorithm\": {\"steps\": 16},\n"
+             "  \"scaling\": {\"plugin\": \"%s\"},\n"
+             "  \"transport\": {\"plugin\": \"%s\"},\n"
+             "  \"output\": {\"dir\": \"%s/out\"}\n"
+             "}\n",
+             dir, workers, scaling ? scaling : "sgd", transport ? transport : "shm", dir);
+    return test_write_file(dir, file, text);
+}
+
+static void expect_failure(const char *command, int status, int lines, va_list needles)
 {
     test_output o = test_run(command, 30);
-    int ok = o.status == 2 && test_count_lines(o.err) == lines;
+    int ok = o.status == status && test_count_lines(o.err) == lines;
     for (const char *needle; (needle = va_arg(needles, const char *));) {
         if (!strstr(o.err, needle)) {
             fprintf(stderr, "\n  missing '%s'", needle);
@@ -64,10 +95,10 @@ static void expect_lines_of_input_errors(const char *command, int lines, va_list
         }
     }
     if (!ok)
-        fprintf(stderr, "\n  command: %s\n  status %d, %d lines (expected 2, %d), stderr:\n%s"
+        fprintf(stderr, "\n  command: %s\n  status %d, %d lines (expected %d, %d), stderr:\n%s"
                         "  stdout:\n%s",
-                command, o.status, test_count_lines(o.err), lines, o.err, o.out);
-    CU_ASSERT_EQUAL(o.status, 2);
+                command, o.status, test_count_lines(o.err), status, lines, o.err, o.out);
+    CU_ASSERT_EQUAL(o.status, status);
     CU_ASSERT_EQUAL(test_count_lines(o.err), lines);
     CU_ASSERT_TRUE(ok);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: "));
@@ -78,7 +109,7 @@ void expect_input_error(const char *command, ...)
 {
     va_list needles;
     va_start(needles, command);
-    expect_lines_of_input_errors(command, 1, needles);
+    expect_failure(command, 2, 1, needles);
     va_end(needles);
 }
 
@@ -86,6 +117,14 @@ void expect_input_errors(const char *command, int lines, ...)
 {
     va_list needles;
     va_start(needles, lines);
-    expect_lines_of_input_errors(command, lines, needles);
+    expect_failure(command, 2, lines, needles);
+    va_end(needles);
+}
+
+void expect_runtime_error(const char *command, ...)
+{
+    va_list needles;
+    va_start(needles, command);
+    expect_failure(command, 1, 1, needles);
     va_end(needles);
 }

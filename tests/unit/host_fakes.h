@@ -26,6 +26,16 @@ const char *fake_manifest(const char *dir, const char *file, const char *name,
                           const char *version, const char *library, const char *requires,
                           const char *params);
 
+/* The same for a transport plugin (no requires, no params). */
+const char *fake_transport_manifest(const char *dir, const char *file, const char *name,
+                                    const char *library);
+
+/* Write dir/<file>: a short run of `workers` workers on the quadratic
+ * model with plugin_path dir, the given scaling and transport plugins
+ * (NULL: the defaults) and output in dir/out; returns its path. */
+const char *fake_run_config(const char *dir, const char *file, int workers, const char *scaling,
+                            const char *transport);
+
 /* Run command (sh -c, 30 s limit); assert exit status 2 and exactly one
  * line on stderr containing every needle (NULL-terminated list). */
 void expect_input_error(const char *command, ...) __attribute__((sentinel));
@@ -33,6 +43,10 @@ void expect_input_error(const char *command, ...) __attribute__((sentinel));
 /* The same with exactly `lines` lines on stderr (one error each), every
  * needle on one of them. */
 void expect_input_errors(const char *command, int lines, ...) __attribute__((sentinel));
+
+/* Run command; assert exit status 1 (a runtime failure) and exactly one
+ * line on stderr containing every needle. */
+void expect_runtime_error(const char *command, ...) __attribute__((sentinel));
 
 /* The lsgd binary under test (absolute). */
 const char *lsgd_bin(void);

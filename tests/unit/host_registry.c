@@ -155,6 +155,31 @@ LSGD_TEST(host_registry, malformed_manifest_names_file_line_and_column)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "malformed JSON"));
 }
 
+LSGD_TEST(host_registry, a_manifest_that_is_a_fifo_or_directory_is_refused_without_blocking)
+{
+    HOST_TMPDIR(dir);
+    char path[4200], cmd[8600];
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    snprintf(cmd, sizeof cmd, "mkfifo '%s' && mkdir '%s/dir.json'", path, dir);
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    lsgd_manifest m;
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "fifo.json: cannot read plugin manifest: it is a "
+                                               "FIFO (named pipe); expected a regular file"));
+    snprintf(path, sizeof path, "%s/dir.json", dir);
+    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "it is a directory"));
+    /* discovery passes over both (no .so beside them) instead of waiting on the FIFO */
+    json_t *cfg = json_pack("{s:[s]}", "plugin_path", dir);
+    lsgd_registry reg;
+    CU_ASSERT_EQUAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_OK);
+    lsgd_registry_free(&reg);
+    json_decref(cfg);
+}
+
 LSGD_TEST(host_registry, manifest_missing_a_field_is_checked_against_the_manifest_schema)
 {
     HOST_TMPDIR(dir);

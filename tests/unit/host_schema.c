@@ -85,6 +85,37 @@ LSGD_TEST(host_schema, integral_reals_count_as_integers_as_in_json_schema)
     CU_ASSERT_EQUAL(check_text(nested, "{\"algorithm\":{\"steps\":3.0}}", NULL, &err), LSGD_OK);
 }
 
+LSGD_TEST(host_schema, an_integral_real_taken_as_an_integer_becomes_that_integer)
+{
+    lsgd_error err;
+    json_t *value;
+    CU_ASSERT_EQUAL(check_text(nested, "{\"algorithm\":{\"steps\":20.0,\"batch_size\":1e6},"
+                                       "\"hidden\":[8.0,16],\"scaling\":{\"params\":"
+                                       "{\"beta2\":0.0}}}",
+                               &value, &err),
+                    LSGD_OK);
+    const json_t *steps = json_object_get(json_object_get(value, "algorithm"), "steps");
+    const json_t *batch = json_object_get(json_object_get(value, "algorithm"), "batch_size");
+    const json_t *hidden = json_array_get(json_object_get(value, "hidden"), 0);
+    CU_ASSERT(json_is_integer(steps) && json_integer_value(steps) == 20);
+    CU_ASSERT(json_is_integer(batch) && json_integer_value(batch) == 1000000);
+    CU_ASSERT(json_is_integer(hidden) && json_integer_value(hidden) == 8);
+    /* a "number" stays a real */
+    CU_ASSERT(json_is_real(json_object_get(
+        json_object_get(json_object_get(value, "scaling"), "params"), "beta2")));
+    json_decref(value);
+    /* a real beyond int64 is no integer lsgd could hold */
+    expect_message(nested, "{\"algorithm\":{\"steps\":1e20}}",
+                   "algorithm.steps: expected an integer, got 1e+20");
+    /* a single member (a plugin parameter) is replaced in its object */
+    json_t *schema = json_loads("{\"type\":\"integer\"}", 0, NULL);
+    json_t *params = json_loads("{\"k\":4.0}", 0, NULL);
+    CU_ASSERT_EQUAL(lsgd_schema_check_member(schema, schema, params, "k", "p.k", &err), LSGD_OK);
+    CU_ASSERT(json_is_integer(json_object_get(params, "k")));
+    json_decref(params);
+    json_decref(schema);
+}
+
 LSGD_TEST(host_schema, missing_required_key_and_enum_typo_are_named)
 {
     expect_message(nested, "{}", "missing required key 'algorithm' at the top level");

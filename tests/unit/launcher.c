@@ -7,7 +7,8 @@
  * The workers of the first tests are a test-only fake (fake-worker.sh), so
  * that each fault can be injected on purpose: it records how it was
  * started and then does what FAKE_PLAN says for its rank ("1:exit3
- * 2:kill" …).  The last tests drive the real `lsgd run` and its real
+ * 2:kill" …), telling the launcher through its report pipe what a real
+ * worker tells it (the plugin it is loading, that its run finished).  The last tests drive the real `lsgd run` and its real
  * workers on shm: the launcher SIGKILLed (its workers must not train on)
  * and Ctrl-C (one line, a checkpoint that --resume finishes bitwise).
  */
@@ -33,8 +34,13 @@ static const char fake_worker[] =
     "echo \"$@\" > \"$FAKE_DIR/args.$rank\"\n"
     "echo \"$LSGD_RUN_ID\" > \"$FAKE_DIR/run_id.$rank\"\n"
     "trap 'echo term > \"$FAKE_DIR/term.$rank\"; kill $! 2>/dev/null; exit 143' TERM\n"
+    "report() { echo \"$1\" > /proc/self/fd/$LSGD_REPORT_FD; }\n"
     "case \" $FAKE_PLAN \" in\n"
-    "  *\" $rank:ok \"*) exit 0 ;;\n"
+    "  *\" $rank:ok \"*) report finished; exit 0 ;;\n"
+    "  *\" $rank:exit0 \"*) sleep 0.2; exit 0 ;;\n"
+    "  *\" $rank:loadkill \"*) report \"loading scaling plugin 'x' (/p/x.so)\"; sleep 0.2; kill -9 $$ ;;\n"
+    "  *\" $rank:loaded \"*) report \"loading scaling plugin 'x' (/p/x.so)\"; report loaded;"
+    " sleep 0.2; exit 3 ;;\n"
     "  *\" $rank:exit3 \"*) sleep 0.2; exit 3 ;;\n"
     "  *\" $rank:exit2 \"*) exit 2 ;;\n"
     "  *\" $rank:refuse \"*) echo \"lsgd: rank $rank refuses its input\" > /proc/self/fd/$LSGD_REPORT_FD;"
@@ -147,6 +153,28 @@ LSGD_TEST(launcher, a_worker_that_fails_stops_the_others_and_is_named_with_its_s
     CU_ASSERT_STRING_EQUAL(t2s, "term\n");
     free(t0s);
     free(t2s);
+}
+
+LSGD_TEST(launcher, a_worker_exiting_0_without_saying_its_run_finished_fails_the_run)
+{
+    const char *dir = setup_fake("0:ok 1:exit0");
+    lsgd_error err;
+    CU_ASSERT_EQUAL(launch(dir, 2, "launcher-exit0", &err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "worker rank 1 of 2 exited with status 0 before "
+                                               "finishing its run"));
+}
+
+LSGD_TEST(launcher, a_worker_that_dies_loading_a_plugin_is_named_with_the_plugin)
+{
+    const char *dir = setup_fake("1:loadkill");
+    lsgd_error err;
+    CU_ASSERT_EQUAL(launch(dir, 2, "launcher-loadkill", &err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "worker rank 1 of 2 was killed by signal 9 (Killed) "
+                                               "while loading scaling plugin 'x' (/p/x.so)"));
+    dir = setup_fake("1:loaded");
+    CU_ASSERT_EQUAL(launch(dir, 2, "launcher-loaded", &err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "worker rank 1 of 2 exited with status 3;"));
+    CU_ASSERT_PTR_NULL(strstr(err.message, "while loading"));
 }
 
 LSGD_TEST(launcher, a_worker_killed_by_a_signal_is_named_with_the_signal)

@@ -1,6 +1,6 @@
 /*
  * scaling.c — the built-in scaling plugins, loaded through the real host,
- * compute exactly what ALGORITHMS.md §1 says, keep all their state in the
+ * compute exactly what docs/algorithms.md §1.2 says, keep all their state in the
  * host's named arrays, and refuse bad input with one clear line.
  * (Agreement with PyTorch is in scaling_torch.c.)
  */
@@ -108,7 +108,7 @@ LSGD_TEST(scaling, hutchinson_estimate_is_exact_for_a_diagonal_hessian)
 
 /* OASIS on f(x) = ½ xᵀAx − bᵀx with a dense symmetric A, so Hutchinson's
  * estimate is genuinely random: the float plugin against the formulas of
- * ALGORITHMS.md §1 in double, with the same Rademacher vectors. */
+ * docs/algorithms.md §1.2.5 in double, with the same Rademacher vectors. */
 enum { OD = 24, OSTEPS = 60, OWARM = 4 };
 typedef struct dense {
     double A[OD][OD], b[OD];

@@ -1,7 +1,7 @@
 /*
  * scaling_torch.c — adam, rmsprop, sgd and adagrad, loaded through the real
- * host, follow torch.optim's trajectories step for step (ALGORITHMS.md §1,
- * fidelity check 2).
+ * host, follow torch.optim's trajectories step for step
+ * (docs/algorithms.md §1.2, §1.5).
  *
  * tests/data/torch/ was written by tools/torch-reference.py: a noisy
  * diagonal quadratic g_t = a ⊙ (x_t − c) + noise_t (the gradient depends

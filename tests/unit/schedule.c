@@ -1,4 +1,4 @@
-/* schedule.c — communication times and step sizes as ALGORITHMS.md §2 defines them. */
+/* schedule.c — communication times and step sizes as docs/algorithms.md §2 defines them. */
 #include <math.h>
 #include <string.h>
 

@@ -8,6 +8,9 @@
  * manifest, data or parameter), LSGD_ERR_RUNTIME exits 1 (peer lost,
  * timeout, divergence).  Nothing in the library calls exit().
  *
+ * A plugin op's return value alone says whether it failed: 0 success,
+ * anything else failure (lsgd/plugin.h); err is for the words.
+ *
  * Header-only so that plugins need no library to link against.
  */
 #ifndef LSGD_ERRORS_H

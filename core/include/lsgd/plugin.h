@@ -14,6 +14,23 @@
  *
  * Build a plugin with -fvisibility=hidden: LSGD_PLUGIN_EXPORT marks the
  * entry, nothing else leaves the .so.
+ *
+ * Return codes, for every op of every kind that returns an int: 0 is
+ * success and ANY other value is failure — the host never looks at err to
+ * decide.  On failure, fill err with lsgd_error_set: LSGD_ERR_INPUT for a
+ * bad parameter or input (the run exits 2), LSGD_ERR_RUNTIME for anything
+ * else (exit 1; a code the host does not know counts as runtime too).  A
+ * plugin that fails without a message still stops the run, with "<kind>
+ * plugin '<name>': <op> failed with code N and no message".  The host puts
+ * the plugin's name and the op in front of a message that does not start
+ * with the plugin's name.
+ *
+ * Loading runs the library's constructors and lsgd_plugin_entry: they must
+ * not crash, block or exit.  `lsgd plugins check` and `lsgd run` (before
+ * it starts workers) load each plugin in a child process, so one that does
+ * is reported with the signal or exit status, its name and its .so, rather
+ * than taking lsgd down or passing for success; a worker that dies loading
+ * a plugin is reported naming the plugin.
  */
 #ifndef LSGD_PLUGIN_H
 #define LSGD_PLUGIN_H

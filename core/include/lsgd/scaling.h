@@ -1,6 +1,6 @@
 /*
  * lsgd/scaling.h — scaling plugins: the diagonal preconditioner D̂ of
- * Local SGD with scaling (ALGORITHMS.md §1).
+ * Local SGD with scaling (docs/algorithms.md §1).
  *
  *     x ← x − γ · D̂⁻¹ ⊙ direction(g)
  *
@@ -60,11 +60,17 @@ typedef struct lsgd_scaling_clock {
     uint64_t refresh; /* 1-based: refreshes of D so far, this one included (t for v) */
 } lsgd_scaling_clock;
 
+/*
+ * Every op returning int returns 0 on success; any other value is failure
+ * (lsgd/plugin.h: set a message with lsgd_error_set).  After a failed
+ * step or refresh the host leaves its clock as it was and stops the run.
+ */
 typedef struct lsgd_scaling_ops {
     size_t struct_size;
     uint32_t statistic_kind; /* enum lsgd_statistic_kind */
 
-    /* Read validated params, remember them in *self.  dim ≥ 1. */
+    /* Read validated params, remember them in *self.  dim ≥ 1.  On
+     * failure free what was allocated: the host does not call destroy. */
     int (*create)(void **self, const lsgd_params *params, size_t dim, lsgd_error *err);
     void (*destroy)(void *self);
 

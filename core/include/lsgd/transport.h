@@ -6,10 +6,13 @@
  * divided by M, whatever the transport, so one config and seed give a
  * bitwise identical model on shm, zmq and mpi.
  *
- * Every blocking call is bounded by a timeout (a transport parameter) and on
- * failure says which peer and which operation, with LSGD_ERR_RUNTIME; a bad
- * parameter or a peer from another run (run id, world size) is
- * LSGD_ERR_INPUT.
+ * Every op returning int returns 0 on success; any other value is failure
+ * (lsgd/plugin.h: set a message with lsgd_error_set).  Every blocking call
+ * is bounded by a timeout (a transport parameter) and on failure says which
+ * peer and which operation, with LSGD_ERR_RUNTIME; a bad parameter or a
+ * peer from another run (run id, world size) is LSGD_ERR_INPUT.  A message
+ * that starts with the plugin's name ("shm rank 1: …") is shown as is;
+ * others get "transport plugin '<name>' rank r <op>: " in front.
  *
  * Non-blocking averaging (iallreduce_mean/test/wait) is optional: when a
  * plugin leaves it NULL the host runs allreduce_mean on a helper thread.

@@ -5,7 +5,9 @@
  * list and show read manifests only; check is the one that dlopens: it
  * loads a plugin the way a run would and reports everything that is wrong
  * with it, one line per problem (a run stops at the first), for a plugin
- * author before anyone selects it by config.
+ * author before anyone selects it by config.  It loads it in a child
+ * process (host/probe.h), so a plugin that crashes or exits while loading
+ * is one more problem, not the end of lsgd.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "host/config.h"
-#include "host/loader.h"
+#include "host/probe.h"
 #include "host/registry.h"
 #include "host/schema.h"
 #include "host/suggest.h"
@@ -271,18 +273,18 @@ static int check(const char *path)
         return cli_report(&err);
     /* every capability some run can provide: "hvp" depends on the model */
     static const char *const provides[] = {"hvp", "rng", NULL};
-    lsgd_loaded loaded;
-    if (lsgd_plugin_check(&loaded, &m, provides, print_problem, NULL)) {
+    /* in a child: a plugin that crashes or exits while loading is reported */
+    lsgd_probe_result loaded;
+    if (lsgd_plugin_probe(&loaded, &m, provides, print_problem, NULL)) {
         lsgd_manifest_free(&m);
         return LSGD_ERR_INPUT;
     }
     char req[128];
     printf("ok: %s plugin '%s' %s (ABI %u.%u): %s agrees with %s; %zu parameter%s, defaults "
            "valid; requires %s\n",
-           lsgd_kind_name(m.kind), m.name, m.version, loaded.plugin->abi_major,
-           loaded.plugin->abi_minor, m.library, m.path, json_object_size(m.params),
+           lsgd_kind_name(m.kind), m.name, m.version, loaded.abi_major, loaded.abi_minor,
+           m.library, m.path, json_object_size(m.params),
            json_object_size(m.params) == 1 ? "" : "s", requires_text(req, sizeof req, &m));
-    lsgd_plugin_unload(&loaded);
     lsgd_manifest_free(&m);
     return 0;
 }

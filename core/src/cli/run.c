@@ -15,12 +15,14 @@
 #include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
-#include "host/loader.h"
+#include "host/probe.h"
 
 static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
 
-/* dlopen each plugin of the config once and check it against its manifest.
- * Whether the model offers "hvp" is the worker's to check. */
+/* dlopen each plugin of the config once, in a child process (a plugin that
+ * crashes or exits while loading is reported, not fatal), and check it
+ * against its manifest.  Whether the model offers "hvp" is the worker's to
+ * check. */
 static int preflight_plugin(const lsgd_registry *reg, const json_t *cfg, const char *section,
                             int kind, lsgd_error *err)
 {
@@ -29,13 +31,8 @@ static int preflight_plugin(const lsgd_registry *reg, const json_t *cfg, const c
         return LSGD_OK;
     static const char *const provides[] = {"hvp", "rng", NULL};
     const lsgd_manifest *m;
-    lsgd_loaded loaded;
     int rc = lsgd_registry_resolve(&m, reg, kind, name, section, err);
-    if (!rc)
-        rc = lsgd_plugin_load(&loaded, m, provides, err);
-    if (!rc)
-        lsgd_plugin_unload(&loaded);
-    return rc;
+    return rc ? rc : lsgd_plugin_probe_load(m, provides, err);
 }
 
 static int preflight(const json_t *cfg, lsgd_error *err)

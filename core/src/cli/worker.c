@@ -38,8 +38,11 @@ int lsgd_cli_worker(int argc, char **argv)
     json_t *cfg = NULL;
     if (!rc)
         rc = cli_load_config(&cfg, &a);
+    lsgd_launch_worker_started(); /* tell `lsgd run` which plugin is loading */
     if (!rc)
         rc = cli_run_worker(cfg, a.positional[0], a.rank, a.world, a.resume);
+    if (!rc)
+        lsgd_launch_worker_finished();
     json_decref(cfg);
     cli_args_free(&a);
     return rc;

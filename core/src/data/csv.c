@@ -3,18 +3,17 @@
  * column `label_column` (0-based), the other cells its features; an
  * optional header line is skipped.  Every row must have as many cells as
  * the first; every cell must be a number (surrounding spaces or double
- * quotes allowed).  Errors name file:line:column.
+ * quotes allowed).  Lines end in LF, CRLF or CR alone (text.c).  Errors
+ * name file:line:column.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/readers.h"
-
-enum { CSV_MAX_LINE = 1 << 20 };
+#include "util/input_file.h"
+#include "util/limits.h"
 
 typedef struct csv_parse {
     const char *path;
@@ -27,7 +26,8 @@ typedef struct csv_parse {
     double *row; /* [cells] scratch */
 } csv_parse;
 
-/* The number in cell [s, end) after trimming spaces and quotes. */
+/* The number in cell [s, end) after trimming spaces and quotes: a
+ * TEXT_NUMBER, TEXT_NOT_A_NUMBER or TEXT_OUT_OF_RANGE verdict. */
 static int cell_number(double *out, const char *s, const char *end)
 {
     while (s < end && isspace((unsigned char)*s))
@@ -36,18 +36,13 @@ static int cell_number(double *out, const char *s, const char *end)
         end--;
     if (end - s >= 2 && *s == '"' && end[-1] == '"')
         s++, end--;
-    if (s == end)
-        return 0;
-    char *stop;
-    errno = 0;
-    *out = strtod(s, &stop);
-    return stop == end && isfinite(*out) && errno != ERANGE;
+    return text_number(out, s, end);
 }
 
 static size_t count_cells(const char *line)
 {
     size_t cells = 1;
-    for (const char *s = line; *s && *s != '\n' && *s != '\r'; s++)
+    for (const char *s = line; *s; s++)
         cells += *s == ',';
     return cells;
 }
@@ -55,7 +50,18 @@ static size_t count_cells(const char *line)
 static int store_row(csv_parse *p, lsgd_error *err)
 {
     if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 1024;
+        size_t cap = p->cap ? 2 * p->cap : 1024, values;
+        if (p->n == LSGD_MAX_SAMPLES ||
+            !lsgd_product_within(&values, p->n + 1, p->cells - 1, LSGD_MAX_DENSE_VALUES))
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "%s:%zu:1: more samples than lsgd's limits allow (%llu "
+                                  "samples, %llu values in all)",
+                                  p->path, p->line, (unsigned long long)LSGD_MAX_SAMPLES,
+                                  (unsigned long long)LSGD_MAX_DENSE_VALUES);
+        if (!lsgd_product_within(&values, cap, p->cells - 1, LSGD_MAX_DENSE_VALUES))
+            cap = LSGD_MAX_DENSE_VALUES / (p->cells - 1);
+        if (cap > LSGD_MAX_SAMPLES)
+            cap = LSGD_MAX_SAMPLES;
         double *labels = realloc(p->labels, cap * sizeof *labels);
         if (labels)
             p->labels = labels;
@@ -109,13 +115,17 @@ static int parse_row(csv_parse *p, const char *line, lsgd_error *err)
     const char *s = line;
     for (size_t c = 0; c < p->cells; c++) {
         const char *end = s;
-        while (*end && *end != ',' && *end != '\n' && *end != '\r')
+        while (*end && *end != ',')
             end++;
-        if (!cell_number(&p->row[c], s, end)) {
-            int len = end - s > 40 ? 40 : (int)(end - s);
-            return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "%s:%zu:%zu: cell %zu '%.*s' is not a number", p->path, p->line,
-                                  (size_t)(s - line) + 1, c, len, s);
+        int verdict = cell_number(&p->row[c], s, end);
+        if (verdict != TEXT_NUMBER) {
+            char quoted[200];
+            lsgd_excerpt(quoted, sizeof quoted, s, (size_t)(end - s), 40);
+            return lsgd_error_set(err, LSGD_ERR_INPUT, "%s:%zu:%zu: cell %zu '%s' %s", p->path,
+                                  p->line, (size_t)(s - line) + 1, c, quoted,
+                                  verdict == TEXT_OUT_OF_RANGE
+                                      ? "is out of float range (beyond ±3.4e38)"
+                                      : "is not a number");
         }
         s = end + 1;
     }
@@ -131,33 +141,28 @@ static int is_blank(const char *s)
 
 static int read_rows(csv_parse *p, FILE *f, int header, lsgd_error *err)
 {
-    char *buf = malloc(CSV_MAX_LINE + 2);
-    if (!buf)
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", p->path);
-    int rc = LSGD_OK;
-    while (rc == LSGD_OK && fgets(buf, CSV_MAX_LINE + 2, f)) {
-        p->line++;
-        size_t len = strlen(buf);
-        if (len > CSV_MAX_LINE && buf[len - 1] != '\n')
-            rc = lsgd_error_set(err, LSGD_ERR_INPUT, "%s:%zu:%zu: line longer than 1 MiB",
-                                p->path, p->line, len);
-        else if (header && p->line == 1)
-            continue;
-        else if (!is_blank(buf))
-            rc = parse_row(p, buf, err);
+    text_lines lines;
+    int rc = text_lines_open(&lines, f, p->path, err);
+    size_t len;
+    while (rc == LSGD_OK && (rc = text_lines_next(&lines, &len, err)) == TEXT_LINE) {
+        p->line = lines.line;
+        if (!(header && p->line == 1) && !is_blank(lines.buf))
+            rc = parse_row(p, lines.buf, err);
     }
-    free(buf);
-    return rc;
+    p->line = lines.line;
+    text_lines_close(&lines);
+    return rc == TEXT_END ? LSGD_OK : rc;
 }
 
 int lsgd_csv_read(lsgd_dataset **out, const char *path, size_t label_column, int header,
                   size_t features, lsgd_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    int rc = lsgd_input_open(&f, path, "CSV file", NULL, NULL, err);
+    if (rc != LSGD_OK)
+        return rc;
     csv_parse p = {.path = path, .label_column = label_column};
-    int rc = read_rows(&p, f, header, err);
+    rc = read_rows(&p, f, header, err);
     fclose(f);
     if (rc == LSGD_OK && p.n == 0)
         rc = lsgd_error_set(err, LSGD_ERR_INPUT, "%s: no samples (%zu lines read)", path, p.line);

@@ -10,19 +10,50 @@
 #include <string.h>
 
 #include "data/readers.h"
+#include "util/limits.h"
 #include "util/rng.h"
 
 /* Stream tag of the test split's shuffle ("split"). */
 #define SPLIT_STREAM 0x73706c6974ull
 
+/* v as a long long: an integer, or a real with an integral value within
+ * range (no cast of a real that does not fit, which C leaves undefined). */
+static int integral_value(long long *out, const json_t *v)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 1;
+    }
+    double x = json_is_real(v) ? json_real_value(v) : NAN;
+    if (!(x == floor(x) && x >= -0x1p63 && x < 0x1p63))
+        return 0;
+    *out = (long long)x;
+    return 1;
+}
+
 long long json_int_or(const json_t *obj, const char *name, long long def)
 {
+    long long value;
+    return integral_value(&value, obj ? json_object_get(obj, name) : NULL) ? value : def;
+}
+
+int json_count_or(long long *out, const json_t *obj, const char *name, long long def,
+                  long long min, unsigned long long max, const char *key, lsgd_error *err)
+{
     json_t *v = obj ? json_object_get(obj, name) : NULL;
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v))
-        return (long long)json_real_value(v);
-    return def;
+    *out = def;
+    if (!v)
+        return LSGD_OK;
+    if (!integral_value(out, v))
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: expected an integer in [%lld, %llu]",
+                              key, name, min, max);
+    if (*out < min)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: %lld is below the minimum %lld", key,
+                              name, *out, min);
+    if ((unsigned long long)*out > max)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: %lld is above lsgd's limit %llu",
+                              key, name, *out, max);
+    return LSGD_OK;
 }
 
 double json_number_or(const json_t *obj, const char *name, double def)
@@ -298,10 +329,10 @@ static int load_format(lsgd_dataset **out, const json_t *cfg, const char *format
     if (strcmp(format, "libsvm") == 0)
         return lsgd_libsvm_read(out, path, features, err);
     if (strcmp(format, "csv") == 0) {
-        long long column = json_int_or(cfg, "label_column", 0);
-        if (column < 0)
-            return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "%s.label_column: %lld; expected an integer >= 0", key, column);
+        long long column;
+        int rc = json_count_or(&column, cfg, "label_column", 0, 0, LSGD_MAX_FEATURES, key, err);
+        if (rc != LSGD_OK)
+            return rc;
         return lsgd_csv_read(out, path, (size_t)column, json_bool_or(cfg, "header", 0), features,
                              err);
     }
@@ -319,10 +350,10 @@ int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, si
     if (!format)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "%s.format: missing; expected libsvm, idx, csv or synthetic", key);
-    long long want = json_int_or(cfg, "features", 0);
-    if (want < 0)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.features: %lld; expected an integer >= 1",
-                              key, want);
+    long long want;
+    int rc = json_count_or(&want, cfg, "features", 0, 1, LSGD_MAX_FEATURES, key, err);
+    if (rc != LSGD_OK)
+        return rc;
     /* The config's feature count, unless the caller's (train's) overrides it. */
     if (want > 0 && features > 0 && (size_t)want != features)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -330,7 +361,7 @@ int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, si
                               want, features);
     if (features == 0)
         features = (size_t)want;
-    int rc = load_format(out, cfg, format, features, seed, key, err);
+    rc = load_format(out, cfg, format, features, seed, key, err);
     if (rc != LSGD_OK && strcmp(format, "synthetic") != 0) /* generators name their keys */
         return lsgd_error_prefix(err, "%s: ", key);
     if (rc != LSGD_OK)

@@ -3,76 +3,91 @@
  * and labels (magic 0x0801, n), plain or gzip-compressed (zlib reads both).
  *
  * Pixels become floats 0..255 in a dense row-major X[n, rows*cols];
- * normalize "unit" later divides by 255 (unit_max).
+ * normalize "unit" later divides by 255 (unit_max).  The header is read
+ * first; its dimensions bound what is decompressed (a small gzip that
+ * expands past them is refused) and are checked against util/limits.h
+ * before the payload is allocated.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data/readers.h"
+#include "util/input_file.h"
+#include "util/limits.h"
 
 typedef struct idx_file {
     const char *path;
-    unsigned char *bytes;
+    gzFile gz;
+    unsigned char *bytes; /* header then payload, decompressed */
     size_t size;
     size_t dims[4];
     int ndim;
 } idx_file;
 
-/* The whole (decompressed) file into f->bytes. */
-static int read_all(idx_file *f, lsgd_error *err)
+/* A missing MNIST file says how to get it. */
+static const char *fetch_hint(const char *path)
 {
-    struct stat st;
-    if (stat(f->path, &st) != 0)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: cannot open: %s", f->path,
-                              strerror(errno));
-    gzFile gz = gzopen(f->path, "rb");
-    if (!gz)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: cannot open: %s", f->path,
-                              strerror(errno));
-    gzbuffer(gz, 1 << 20);
-    size_t cap = (size_t)st.st_size + 1;
-    f->bytes = malloc(cap);
-    f->size = 0;
-    int rc = f->bytes ? LSGD_OK : LSGD_ERR_RUNTIME;
-    while (rc == LSGD_OK) {
-        if (f->size == cap) {
-            unsigned char *more = realloc(f->bytes, cap * 2);
-            if (!more) {
-                rc = LSGD_ERR_RUNTIME;
-                break;
-            }
-            f->bytes = more;
-            cap *= 2;
-        }
-        size_t want = cap - f->size > (1u << 30) ? (1u << 30) : cap - f->size;
-        int got = gzread(gz, f->bytes + f->size, (unsigned)want);
-        if (got < 0) {
-            int code;
-            const char *msg = gzerror(gz, &code);
-            gzclose(gz);
+    return strcasestr(path, "mnist") || strstr(path, "-ubyte")
+               ? "fetch MNIST with tools/fetch-data mnist"
+               : NULL;
+}
+
+static int open_idx(idx_file *f, const char *what, lsgd_error *err)
+{
+    char kind[32];
+    snprintf(kind, sizeof kind, "IDX %s", what);
+    int fd;
+    int rc = lsgd_input_open_fd(&fd, f->path, kind, fetch_hint(f->path), NULL, err);
+    if (rc != LSGD_OK)
+        return rc;
+    f->gz = gzdopen(fd, "rb"); /* zlib reads plain files through as they are */
+    if (!f->gz) {
+        close(fd);
+        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", f->path);
+    }
+    gzbuffer(f->gz, 1 << 20);
+    return LSGD_OK;
+}
+
+/* Decompress until f->bytes holds `want` bytes or the stream ends; *cut
+ * says whether a gzip stream ended early (zlib hands back what it could of
+ * a cut-off stream and notes Z_BUF_ERROR instead of failing the read).
+ * zlib's message is copied before anything closes the stream. */
+static int read_upto(idx_file *f, size_t want, int *cut, lsgd_error *err)
+{
+    *cut = 0;
+    if (want > f->size) {
+        unsigned char *more = realloc(f->bytes, want);
+        if (!more)
+            return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", f->path);
+        f->bytes = more;
+    }
+    while (f->size < want) {
+        size_t chunk = want - f->size > (1u << 30) ? (1u << 30) : want - f->size;
+        int got = gzread(f->gz, f->bytes + f->size, (unsigned)chunk);
+        int code;
+        const char *msg = gzerror(f->gz, &code);
+        const char *fd_name = strstr(msg, ">: "); /* zlib names the stream "<fd:3>" */
+        if (got < 0 || (code != Z_OK && code != Z_BUF_ERROR))
             return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: byte %zu: cannot decompress: %s",
-                                  f->path, f->size, msg);
-        }
-        if (got == 0)
+                                  f->path, f->size, fd_name ? fd_name + 3 : msg);
+        if (got == 0) {
+            *cut = code == Z_BUF_ERROR;
             break;
+        }
         f->size += (size_t)got;
     }
-    /* zlib hands back what it could of a cut-off gzip stream and notes
-     * Z_BUF_ERROR ("unexpected end of file") instead of failing the read. */
-    int code;
-    gzerror(gz, &code);
-    gzclose(gz);
-    if (rc != LSGD_OK)
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", f->path);
-    if (code == Z_BUF_ERROR)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s: truncated: the gzip stream ends early, after %zu decompressed "
-                              "bytes; expected a complete gzip file",
-                              f->path, f->size);
     return LSGD_OK;
+}
+
+static int truncated_gzip(const idx_file *f, lsgd_error *err)
+{
+    return lsgd_error_set(err, LSGD_ERR_INPUT,
+                          "%s: truncated: the gzip stream ends early, after %zu decompressed "
+                          "bytes; expected a complete gzip file",
+                          f->path, f->size);
 }
 
 static uint32_t big_endian32(const unsigned char *p)
@@ -91,39 +106,59 @@ static const char *dims_text(char *buf, size_t size, const idx_file *f)
 }
 
 /* The header's dimensions into f->dims and their product (the payload
- * bytes) into *payload; a product beyond size_t is bad input, not a wrap. */
+ * bytes) into *payload; a product beyond size_t is bad input, not a wrap,
+ * and so is a set beyond lsgd's limits (util/limits.h), refused before
+ * its payload is read. */
 static int parse_dims(idx_file *f, size_t header, size_t *payload, const char *what,
                       lsgd_error *err)
 {
     int overflow = 0;
-    *payload = 1;
+    size_t per_sample = 1;
     for (int k = 0; k < f->ndim; k++) {
         f->dims[k] = big_endian32(f->bytes + 4 + 4 * k);
-        overflow |= __builtin_mul_overflow(*payload, f->dims[k], payload);
+        if (k > 0)
+            overflow |= __builtin_mul_overflow(per_sample, f->dims[k], &per_sample);
     }
     size_t total;
+    overflow |= __builtin_mul_overflow(per_sample, f->dims[0], payload);
     overflow |= __builtin_add_overflow(header, *payload, &total);
-    if (!overflow)
-        return LSGD_OK;
     char dims[96];
-    return lsgd_error_set(err, LSGD_ERR_INPUT,
-                          "%s: byte 4: header dimensions %s overflow the byte count; expected "
-                          "%s dimensions whose product fits in memory",
-                          f->path, dims_text(dims, sizeof dims, f), what);
+    if (overflow)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "%s: byte 4: header dimensions %s overflow the byte count; expected "
+                              "%s dimensions whose product fits in memory",
+                              f->path, dims_text(dims, sizeof dims, f), what);
+    if (f->dims[0] > LSGD_MAX_SAMPLES || per_sample > LSGD_MAX_FEATURES ||
+        *payload > LSGD_MAX_DENSE_VALUES)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "%s: byte 4: header dimensions %s exceed lsgd's limits; expected at "
+                              "most %llu %s of at most %llu values, %llu values in all",
+                              f->path, dims_text(dims, sizeof dims, f),
+                              (unsigned long long)LSGD_MAX_SAMPLES, what,
+                              (unsigned long long)LSGD_MAX_FEATURES,
+                              (unsigned long long)LSGD_MAX_DENSE_VALUES);
+    return LSGD_OK;
 }
 
 /* Check magic (unsigned bytes, ndim within [min_dim, max_dim]) and that the
- * payload is all there; fills dims and ndim.  A file too short to hold its
- * magic number is truncated, not a bad magic. */
-static int parse_header(idx_file *f, int min_dim, int max_dim, const char *what,
-                        lsgd_error *err)
+ * payload is all there, and no more: decompression stops one byte past what
+ * the header's dimensions need.  A file too short to hold its magic number
+ * is truncated, not a bad magic. */
+static int read_idx(idx_file *f, int min_dim, int max_dim, const char *what, lsgd_error *err)
 {
     unsigned expected = 0x800u | (unsigned)(min_dim == 1 ? 1 : 3);
+    int cut;
+    int rc = open_idx(f, what, err);
+    if (rc == LSGD_OK)
+        rc = read_upto(f, 4, &cut, err);
+    if (rc != LSGD_OK)
+        return rc;
     if (f->size < 4)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s: truncated: %zu bytes, shorter than the 4-byte magic number; "
-                              "expected 0x%08x (IDX %s)",
-                              f->path, f->size, expected, what);
+        return cut ? truncated_gzip(f, err)
+                   : lsgd_error_set(err, LSGD_ERR_INPUT,
+                                    "%s: truncated: %zu bytes, shorter than the 4-byte magic "
+                                    "number; expected 0x%08x (IDX %s)",
+                                    f->path, f->size, expected, what);
     uint32_t magic = big_endian32(f->bytes);
     int ndim = (int)(magic & 0xff);
     if ((magic >> 8) != 0x08 || ndim < min_dim || ndim > max_dim)
@@ -132,20 +167,37 @@ static int parse_header(idx_file *f, int min_dim, int max_dim, const char *what,
                               "bytes)",
                               f->path, magic, expected, what);
     size_t header = 4 + 4 * (size_t)ndim, payload;
+    if ((rc = read_upto(f, header, &cut, err)) != LSGD_OK)
+        return rc;
     if (f->size < header)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s: truncated: %zu bytes, shorter than the %zu-byte header",
-                              f->path, f->size, header);
+        return cut ? truncated_gzip(f, err)
+                   : lsgd_error_set(err, LSGD_ERR_INPUT,
+                                    "%s: truncated: %zu bytes, shorter than the %zu-byte header",
+                                    f->path, f->size, header);
     f->ndim = ndim;
-    int rc = parse_dims(f, header, &payload, what, err);
-    if (rc != LSGD_OK)
+    if ((rc = parse_dims(f, header, &payload, what, err)) != LSGD_OK ||
+        (rc = read_upto(f, header + payload + 1, &cut, err)) != LSGD_OK)
         return rc;
     if (f->size < header + payload)
+        return cut ? truncated_gzip(f, err)
+                   : lsgd_error_set(err, LSGD_ERR_INPUT,
+                                    "%s: truncated: the header promises %zu %s (%zu bytes) but "
+                                    "the file has %zu bytes",
+                                    f->path, f->dims[0], what, header + payload, f->size);
+    if (f->size > header + payload)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s: truncated: the header promises %zu %s (%zu bytes) but the file "
-                              "has %zu bytes",
-                              f->path, f->dims[0], what, header + payload, f->size);
+                              "%s: byte %zu: more data than the header's %zu %s need; expected "
+                              "the file to end there (%zu bytes%s)",
+                              f->path, header + payload, f->dims[0], what, header + payload,
+                              gzdirect(f->gz) ? "" : " decompressed");
     return LSGD_OK;
+}
+
+static void close_idx(idx_file *f)
+{
+    if (f->gz)
+        gzclose(f->gz);
+    free(f->bytes);
 }
 
 static int images_to_set(lsgd_dataset *set, const idx_file *img, const idx_file *lab,
@@ -188,21 +240,17 @@ int lsgd_idx_read(lsgd_dataset **out, const char *images, const char *labels, si
                   lsgd_error *err)
 {
     idx_file img = {.path = images}, lab = {.path = labels};
-    int rc = read_all(&img, err);
+    int rc = read_idx(&img, 2, 4, "images", err);
     if (rc == LSGD_OK)
-        rc = parse_header(&img, 2, 4, "images", err);
-    if (rc == LSGD_OK)
-        rc = read_all(&lab, err);
-    if (rc == LSGD_OK)
-        rc = parse_header(&lab, 1, 1, "labels", err);
+        rc = read_idx(&lab, 1, 1, "labels", err);
     lsgd_dataset *set = NULL;
     if (rc == LSGD_OK) {
         set = dataset_new(images);
         rc = set ? images_to_set(set, &img, &lab, features, err)
                  : lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", images);
     }
-    free(img.bytes);
-    free(lab.bytes);
+    close_idx(&img);
+    close_idx(&lab);
     if (rc != LSGD_OK) {
         lsgd_dataset_free(set);
         return rc;

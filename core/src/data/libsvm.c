@@ -9,15 +9,13 @@
  * LSGD_ERR_INPUT "file:line:column: what; expected what".
  */
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/readers.h"
-
-enum { LIBSVM_MAX_LINE = 1 << 20 }; /* 1 MiB */
+#include "util/input_file.h"
+#include "util/limits.h"
 
 typedef struct libsvm_parse {
     const char *path;
@@ -54,15 +52,17 @@ static const char *skip_space(const char *s)
     return s;
 }
 
-/* A finite number spanning exactly [s, end). */
-static int parse_number(double *out, const char *s, const char *end)
+/* "label 'abc' is not a number" / "value '1e39' is out of float range",
+ * the token quoted with its bytes escaped. */
+static int bad_number(libsvm_parse *p, const char *s, const char *end, const char *what,
+                      int verdict, lsgd_error *err)
 {
-    if (s == end)
-        return 0;
-    char *stop;
-    errno = 0;
-    *out = strtod(s, &stop);
-    return stop == end && isfinite(*out) && errno != ERANGE;
+    char quoted[200], text[300];
+    lsgd_excerpt(quoted, sizeof quoted, s, (size_t)(end - s), 40);
+    snprintf(text, sizeof text, "%s '%s' %s", what, quoted,
+             verdict == TEXT_OUT_OF_RANGE ? "is out of float range (beyond ±3.4e38)"
+                                          : "is not a number");
+    return fail(p, s, err, text);
 }
 
 static int grow(libsvm_parse *p)
@@ -98,22 +98,29 @@ static int grow(libsvm_parse *p)
 static int parse_pair(libsvm_parse *p, const char *s, const char *end, size_t *prev,
                       lsgd_error *err)
 {
-    char what[160];
+    char what[300], quoted[200];
     const char *colon = memchr(s, ':', (size_t)(end - s));
-    int len = (int)(end - s) > 40 ? 40 : (int)(end - s);
     if (!colon) {
-        snprintf(what, sizeof what, "'%.*s' has no colon; expected index:value", len, s);
+        lsgd_excerpt(quoted, sizeof quoted, s, (size_t)(end - s), 40);
+        snprintf(what, sizeof what, "'%s' has no colon; expected index:value", quoted);
         return fail(p, s, err, what);
     }
     if (colon - s == 3 && strncmp(s, "qid", 3) == 0)
         return LSGD_OK;
     size_t index = 0;
     const char *c = s;
-    for (; c < colon && isdigit((unsigned char)*c) && index < (1ull << 32); c++)
-        index = index * 10 + (size_t)(*c - '0');
-    if (c != colon || c == s || index >= (1ull << 32)) {
-        snprintf(what, sizeof what, "index '%.*s' is not a positive integer; expected index:value",
-                 (int)(colon - s) > 40 ? 40 : (int)(colon - s), s);
+    for (; c < colon && isdigit((unsigned char)*c); c++) /* saturates past the limit */
+        index = index > LSGD_MAX_FEATURES ? index : index * 10 + (size_t)(*c - '0');
+    if (c == colon && index > LSGD_MAX_FEATURES) {
+        lsgd_excerpt(quoted, sizeof quoted, s, (size_t)(colon - s), 40);
+        snprintf(what, sizeof what, "index %s beyond lsgd's limit of %llu features", quoted,
+                 (unsigned long long)LSGD_MAX_FEATURES);
+        return fail(p, s, err, what);
+    }
+    if (c != colon || c == s) {
+        lsgd_excerpt(quoted, sizeof quoted, s, (size_t)(colon - s), 40);
+        snprintf(what, sizeof what, "index '%s' is not a positive integer; expected index:value",
+                 quoted);
         return fail(p, s, err, what);
     }
     if (index == 0)
@@ -129,11 +136,9 @@ static int parse_pair(libsvm_parse *p, const char *s, const char *end, size_t *p
         return fail(p, s, err, what);
     }
     double value;
-    if (!parse_number(&value, colon + 1, end)) {
-        snprintf(what, sizeof what, "value '%.*s' is not a number",
-                 (int)(end - colon - 1) > 40 ? 40 : (int)(end - colon - 1), colon + 1);
-        return fail(p, colon + 1, err, what);
-    }
+    int verdict = text_number(&value, colon + 1, end);
+    if (verdict != TEXT_NUMBER)
+        return bad_number(p, colon + 1, end, "value", verdict, err);
     if (!grow(p))
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", p->path);
     p->col[p->nnz] = (uint32_t)(index - 1);
@@ -154,12 +159,11 @@ static int parse_line(libsvm_parse *p, const char *line, lsgd_error *err)
         return LSGD_OK;
     const char *end = token_end(s);
     double label;
-    if (!parse_number(&label, s, end)) {
-        char what[120];
-        int len = (int)(end - s) > 40 ? 40 : (int)(end - s);
-        snprintf(what, sizeof what, "label '%.*s' is not a number", len, s);
-        return fail(p, s, err, what);
-    }
+    int verdict = text_number(&label, s, end);
+    if (verdict != TEXT_NUMBER)
+        return bad_number(p, s, end, "label", verdict, err);
+    if (p->n == LSGD_MAX_SAMPLES)
+        return fail(p, s, err, "more samples than lsgd's limit of 2147483648");
     if (!grow(p))
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", p->path);
     size_t prev = 0;
@@ -176,24 +180,16 @@ static int parse_line(libsvm_parse *p, const char *line, lsgd_error *err)
 
 static int read_lines(libsvm_parse *p, FILE *f, lsgd_error *err)
 {
-    char *buf = malloc(LIBSVM_MAX_LINE + 2);
-    if (!buf)
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", p->path);
-    int rc = LSGD_OK;
-    while (rc == LSGD_OK && fgets(buf, LIBSVM_MAX_LINE + 2, f)) {
-        p->line++;
-        size_t len = strlen(buf);
-        if (len > LIBSVM_MAX_LINE && buf[len - 1] != '\n') {
-            p->text = buf;
-            rc = fail(p, buf + len - 1, err, "line longer than 1 MiB; expected one sample per line");
-            break;
-        }
-        rc = parse_line(p, buf, err);
+    text_lines lines;
+    int rc = text_lines_open(&lines, f, p->path, err);
+    size_t len;
+    while (rc == LSGD_OK && (rc = text_lines_next(&lines, &len, err)) == TEXT_LINE) {
+        p->line = lines.line;
+        rc = parse_line(p, lines.buf, err);
     }
-    if (rc == LSGD_OK && ferror(f))
-        rc = lsgd_error_set(err, LSGD_ERR_INPUT, "%s: read error after line %zu", p->path, p->line);
-    free(buf);
-    return rc;
+    p->line = lines.line;
+    text_lines_close(&lines);
+    return rc == TEXT_END ? LSGD_OK : rc;
 }
 
 static int build_set(lsgd_dataset **out, libsvm_parse *p, lsgd_error *err)
@@ -222,11 +218,12 @@ static int build_set(lsgd_dataset **out, libsvm_parse *p, lsgd_error *err)
 
 int lsgd_libsvm_read(lsgd_dataset **out, const char *path, size_t features, lsgd_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    int rc = lsgd_input_open(&f, path, "LIBSVM file", NULL, NULL, err);
+    if (rc != LSGD_OK)
+        return rc;
     libsvm_parse p = {.path = path, .features = features};
-    int rc = grow(&p) ? LSGD_OK : lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", path);
+    rc = grow(&p) ? LSGD_OK : lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", path);
     if (rc == LSGD_OK) {
         p.row_ptr[0] = 0;
         rc = read_lines(&p, f, err);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "data/readers.h"
+#include "util/limits.h"
 #include "util/rng.h"
 
 enum { PROBLEM_STREAM = 0x70726f62, TRAIN_STREAM = 0x7472616e, TEST_STREAM = 0x74657374 };
@@ -109,12 +110,39 @@ static int make_quadratic(lsgd_dataset *set, double *labels, synth_spec *s)
     return rc;
 }
 
+/* n, d and classes, each within util/limits.h, and the products that
+ * size the allocations (n·d samples, classes·d centers) within it too. */
+static int read_sizes(synth_spec *s, const json_t *cfg, const char *key, size_t features,
+                      lsgd_error *err)
+{
+    long long n, d, classes;
+    int rc = json_count_or(&n, cfg, "n", 0, 1, LSGD_MAX_SAMPLES, key, err);
+    if (rc == LSGD_OK)
+        rc = json_count_or(&d, cfg, "d", (long long)features, 1, LSGD_MAX_FEATURES, key, err);
+    if (rc == LSGD_OK)
+        rc = json_count_or(&classes, cfg, "classes", 2, 2, DATASET_MAX_CLASSES, key, err);
+    if (rc != LSGD_OK)
+        return rc;
+    if (n < 1 || d < 1)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: missing; expected an integer >= 1",
+                              key, n < 1 ? "n" : "d");
+    size_t values;
+    if (!lsgd_product_within(&values, (size_t)n, (size_t)d, LSGD_MAX_DENSE_VALUES) ||
+        !lsgd_product_within(&values, (size_t)classes, (size_t)d, LSGD_MAX_DENSE_VALUES))
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "%s: n %lld (or classes %lld) × d %lld values exceed lsgd's limit "
+                              "of %llu values in a dense set",
+                              key, n, classes, d, (unsigned long long)LSGD_MAX_DENSE_VALUES);
+    s->n = (size_t)n;
+    s->d = (size_t)d;
+    s->classes = (int)classes;
+    return LSGD_OK;
+}
+
 static int read_spec(synth_spec *s, const json_t *cfg, const char *key, size_t features,
                      lsgd_error *err)
 {
     s->generator = json_string_or(cfg, "generator", NULL);
-    long long n = json_int_or(cfg, "n", 0), d = json_int_or(cfg, "d", (long long)features);
-    s->classes = (int)json_int_or(cfg, "classes", 2);
     s->noise = json_number_or(cfg, "noise", 0.1);
     s->margin = json_number_or(cfg, "margin", 0.1);
     if (!s->generator)
@@ -122,26 +150,23 @@ static int read_spec(synth_spec *s, const json_t *cfg, const char *key, size_t f
                               "%s.generator: missing; expected blobs, separable, "
                               "overparameterized or quadratic",
                               key);
-    if (n < 1 || d < 1)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: %s; expected an integer >= 1",
-                              key, n < 1 ? "n" : "d", json_object_get(cfg, n < 1 ? "n" : "d")
-                                                    ? "out of range" : "missing");
-    if (features && (size_t)d != features)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.d: %lld; expected %zu features", key, d,
+    int rc = read_sizes(s, cfg, key, features, err);
+    if (rc != LSGD_OK)
+        return rc;
+    if (features && s->d != features)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.d: %zu; expected %zu features", key, s->d,
                               features);
-    if (s->classes < 2 || s->noise < 0 || s->margin < 0)
+    if (!(s->noise >= 0) || !(s->margin >= 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: out of range", key,
-                              s->classes < 2 ? "classes" : s->noise < 0 ? "noise" : "margin");
+                              !(s->noise >= 0) ? "noise" : "margin");
     if (strcmp(s->generator, "separable") == 0 && s->classes != 2)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.classes: %d; separable data is binary (2)",
                               key, s->classes);
     int is_test = key && strcmp(key, "data.test") == 0;
-    if (strcmp(s->generator, "overparameterized") == 0 && !is_test && d <= n)
+    if (strcmp(s->generator, "overparameterized") == 0 && !is_test && s->d <= s->n)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s.d: %lld with n %lld; overparameterized data needs d > n",
-                              key, d, n);
-    s->n = (size_t)n;
-    s->d = (size_t)d;
+                              "%s.d: %zu with n %zu; overparameterized data needs d > n", key,
+                              s->d, s->n);
     return LSGD_OK;
 }
 

@@ -1,6 +1,6 @@
 /*
  * max_margin.h — the reference direction of Local-GD's implicit bias
- * (ALGORITHMS.md §3): the hard-margin linear SVM without bias,
+ * (docs/algorithms.md §3.3): the hard-margin linear SVM without bias,
  *     ŵ = argmin ½‖w‖²  subject to  y_i ⟨w, x_i⟩ ≥ 1,
  * solved in the dual by coordinate ascent (the L1-loss dual of liblinear
  * with C = ∞).  Labels: class index 1 is +1, class 0 is −1.

@@ -1,5 +1,5 @@
 /*
- * overlap.h — the anchor arithmetic of Overlap-Local-SGD (ALGORITHMS.md §4),
+ * overlap.h — the anchor arithmetic of Overlap-Local-SGD (docs/algorithms.md §4),
  * separate from the communication so it can be checked on its own.
  *
  * At each communication time, once the previous non-blocking average has

@@ -1,5 +1,5 @@
 /*
- * rounds.c — the loop over communication rounds (ALGORITHMS.md §1–§5).
+ * rounds.c — the loop over communication rounds (docs/algorithms.md §1–§5).
  *
  * Round r runs the local steps t_{r−1} … t_r − 1 and ends with the
  * algorithm's communication:

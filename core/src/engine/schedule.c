@@ -1,7 +1,7 @@
 /*
  * schedule.c — communication times (constant, increasing, one-shot, every
  * step) and step sizes (constant, inverse, step, cosine, warm-up), as
- * ALGORITHMS.md §2 defines them.  Times are exact integers: the increasing
+ * docs/algorithms.md §2 defines them.  Times are exact integers: the increasing
  * schedule uses ⌊T·r(r+1)/(R(R+1))⌋ so t_R is exactly T.
  */
 #include "engine/schedule.h"

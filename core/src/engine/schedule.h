@@ -1,6 +1,6 @@
 /*
  * schedule.h — when workers communicate and how large each step is
- * (ALGORITHMS.md §2).
+ * (docs/algorithms.md §2).
  *
  * A communication schedule is the list of times 0 = t_0 < t_1 < … < t_R = T
  * (in local steps); round r runs the steps t_{r−1} … t_r − 1 and ends with

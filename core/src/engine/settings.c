@@ -39,6 +39,16 @@ static double number(const json_t *cfg, const char *dotted, double fallback)
     return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
+/* A count or seed: the config's integer (the schema turned 20.0 into 20 and
+ * config_limits.c bounded it), read without a trip through double, which
+ * would round seeds above 2^53; fallback when absent. */
+static uint64_t count(const json_t *cfg, const char *dotted, uint64_t fallback)
+{
+    const json_t *v = get(cfg, dotted);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (uint64_t)json_integer_value(v)
+                                                           : fallback;
+}
+
 static const char *string(const json_t *cfg, const char *dotted, const char *fallback)
 {
     const char *s = json_string_value(get(cfg, dotted));
@@ -83,21 +93,19 @@ int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err)
                                              "overlap_local_sgd", "local_gd"};
     static const char *const policies[] = {"local", "average", "reset"};
     memset(s, 0, sizeof *s);
-    s->seed = (uint64_t)number(cfg, "seed", 1);
+    s->seed = count(cfg, "seed", 1);
     const char *alg = string(cfg, "algorithm.type", "local_sgd");
     s->algorithm = pick(alg, algorithms, 4);
     if (s->algorithm < 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "algorithm.type: '%s'; expected local_sgd, minibatch_sgd, "
                               "overlap_local_sgd or local_gd", alg);
-    double steps = number(cfg, "algorithm.steps", 1000);
-    double batch = number(cfg, "algorithm.batch_size", 64);
-    if (steps < 1 || batch < 1)
+    s->steps = count(cfg, "algorithm.steps", 1000);
+    s->batch_size = (size_t)count(cfg, "algorithm.batch_size", 64);
+    if (s->steps < 1 || s->batch_size < 1)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "algorithm.steps = %g, algorithm.batch_size = %g; expected both "
-                              "at least 1", steps, batch);
-    s->steps = (uint64_t)steps;
-    s->batch_size = (size_t)batch;
+                              "algorithm.steps = %llu, algorithm.batch_size = %zu; expected both "
+                              "at least 1", (unsigned long long)s->steps, s->batch_size);
     s->with_replacement = strcmp(string(cfg, "algorithm.sampling", "reshuffle"),
                                  "with_replacement") == 0;
     s->refresh_sync = strcmp(string(cfg, "scaling.refresh", "local"), "sync") == 0;
@@ -112,11 +120,11 @@ int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err)
                                "regularized") == 0;
     s->gd_lambda = number(cfg, "algorithm.local_gd.lambda", 1.0);
     s->gd_tolerance = number(cfg, "algorithm.local_gd.tolerance", 1e-6);
-    s->gd_max_inner = (uint64_t)number(cfg, "algorithm.local_gd.max_inner", 1000);
+    s->gd_max_inner = count(cfg, "algorithm.local_gd.max_inner", 1000);
     s->has_outer = get(cfg, "outer") != NULL && json_is_object(get(cfg, "outer"));
     s->outer_lr = number(cfg, "outer.lr", 1.0);
-    s->eval_every = (uint64_t)number(cfg, "output.eval_every", 1);
-    s->checkpoint_every = (uint64_t)number(cfg, "output.checkpoint_every", 0);
+    s->eval_every = count(cfg, "output.eval_every", 1);
+    s->checkpoint_every = count(cfg, "output.checkpoint_every", 0);
     if (s->eval_every == 0)
         s->eval_every = 1;
     s->want_drift = boolean(cfg, "metrics.drift", 1);

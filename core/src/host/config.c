@@ -26,6 +26,8 @@
 #include "host/registry.h"
 #include "host/schema.h"
 #include "host/suggest.h"
+#include "util/input_file.h"
+#include "util/limits.h"
 
 /* ---- lookups ------------------------------------------------------------ */
 
@@ -237,20 +239,36 @@ void lsgd_config_default_output_dir(char *out, size_t cap, const char *config_pa
     snprintf(out, cap, "runs/%.*s", (int)n, base);
 }
 
-static json_t *parse_file(const char *path, lsgd_error *err)
+/* A JSON file lsgd reads (a config, a plugin manifest): a regular file of
+ * at most LSGD_MAX_CONFIG_BYTES; jansson's message, which may quote the
+ * file's bytes, is escaped. */
+json_t *lsgd_json_file_load(const char *path, const char *what, lsgd_error *err)
 {
-    json_error_t jerr;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read config '%s': %s", path, strerror(errno));
+    FILE *f;
+    size_t size;
+    if (lsgd_input_open(&f, path, what, NULL, &size, err) != LSGD_OK)
+        return NULL;
+    if (size > LSGD_MAX_CONFIG_BYTES) {
+        fclose(f);
+        lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %zu bytes; expected a %s of at most %llu bytes",
+                       path, size, what, (unsigned long long)LSGD_MAX_CONFIG_BYTES);
         return NULL;
     }
-    json_t *cfg = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    json_error_t jerr;
+    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);
-    if (!cfg)
+    if (!doc) {
+        char text[400];
+        lsgd_excerpt(text, sizeof text, jerr.text, strlen(jerr.text), 160);
         lsgd_error_set(err, LSGD_ERR_INPUT, "%s: line %d, column %d: malformed JSON: %s", path,
-                       jerr.line, jerr.column, jerr.text);
-    return cfg;
+                       jerr.line, jerr.column, text);
+    }
+    return doc;
+}
+
+static json_t *parse_file(const char *path, lsgd_error *err)
+{
+    return lsgd_json_file_load(path, "config", err);
 }
 
 static int check_and_complete(json_t *cfg, const char *path, lsgd_error *err)
@@ -259,7 +277,7 @@ static int check_and_complete(json_t *cfg, const char *path, lsgd_error *err)
     if (!schema)
         return LSGD_ERR_RUNTIME;
     if (gather_outer_params(cfg, err) || lsgd_schema_check(schema, schema, cfg, "", err) ||
-        check_cross_fields(cfg, err))
+        lsgd_config_check_limits(cfg, err) || check_cross_fields(cfg, err))
         return lsgd_error_prefix(err, "%s: ", path);
     json_t *output = json_object_get(cfg, "output");
     if (!json_object_get(output, "dir")) {

@@ -20,6 +20,17 @@ int lsgd_config_load(json_t **out, const char *path, const char *const *sets, si
 /* Apply one "a.b.c=value" to cfg. */
 int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err);
 
+/* A JSON document from a regular file of at most LSGD_MAX_CONFIG_BYTES
+ * (util/limits.h), duplicate keys refused; NULL and an LSGD_ERR_INPUT
+ * naming path, line and column otherwise.  what: "config", "plugin
+ * manifest". */
+json_t *lsgd_json_file_load(const char *path, const char *what, lsgd_error *err);
+
+/* Every config key that sizes something (workers, steps, rounds, model.dim,
+ * hidden widths, …) within its limit in util/limits.h (config_limits.c);
+ * lsgd_config_load runs it after the schema. */
+int lsgd_config_check_limits(const json_t *cfg, lsgd_error *err);
+
 /* Look up "a.b.c"; NULL when absent. */
 json_t *lsgd_config_get(const json_t *cfg, const char *dotted);
 double lsgd_config_number(const json_t *cfg, const char *dotted, double fallback);

@@ -81,8 +81,11 @@ int lsgd_launch_rank_from_env(int *rank, int *world)
 typedef struct worker_proc {
     pid_t pid;    /* 0 once reaped */
     int status;   /* raw waitpid status */
-    int report;   /* read end of the worker's error-line pipe, -1 when none */
-    char line[LSGD_ERROR_MAX]; /* what it said there, "lsgd: " and newline removed */
+    int report;   /* read end of the worker's report pipe, -1 when none */
+    int reports;  /* it had a report pipe: it must say "finished" to succeed */
+    int finished; /* it said "finished": its run completed */
+    char line[LSGD_ERROR_MAX];    /* its error line, "lsgd: " and newline removed */
+    char loading[LSGD_ERROR_MAX]; /* the plugin it was loading and did not finish loading */
 } worker_proc;
 
 static double now_s(void)
@@ -90,6 +93,89 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- the report pipe: what a worker tells its launcher ----
+ *
+ * One line each, in the order they happen:
+ *   "loading <kind> plugin '<name>' (<library>)"  before the plugin's code runs
+ *   "loaded"                                       once that load has ended
+ *   "lsgd: <error>"                                why it failed
+ *   "finished"                                     its run completed
+ * The launcher reads them when the worker has exited: a worker that died
+ * between "loading" and "loaded" died loading that plugin, and one that
+ * exited 0 without "finished" (a plugin calling exit(0)) did not succeed.
+ */
+
+/* The worker's end of the pipe, or -1 when not started by `lsgd run`. */
+static int report_fd(void)
+{
+    int fd = env_int("LSGD_REPORT_FD");
+    return fd > 2 ? fd : -1;
+}
+
+static void tell_loading(const lsgd_manifest *m, int loading)
+{
+    if (loading)
+        dprintf(report_fd(), "loading %s plugin '%s' (%s)\n", lsgd_kind_name(m->kind), m->name,
+                m->library);
+    else
+        dprintf(report_fd(), "loaded\n");
+}
+
+void lsgd_launch_worker_started(void)
+{
+    if (report_fd() >= 0)
+        lsgd_plugin_watch_loads(tell_loading);
+}
+
+void lsgd_launch_worker_finished(void)
+{
+    if (report_fd() >= 0)
+        dprintf(report_fd(), "finished\n");
+}
+
+static void take_report_line(worker_proc *w, const char *line)
+{
+    if (strncmp(line, "loading ", 8) == 0)
+        snprintf(w->loading, sizeof w->loading, "%s", line + 8);
+    else if (strcmp(line, "loaded") == 0)
+        w->loading[0] = '\0';
+    else if (strcmp(line, "finished") == 0)
+        w->finished = 1;
+    else if (!w->line[0] && line[0]) /* the first error line says why */
+        snprintf(w->line, sizeof w->line, "%s",
+                 strncmp(line, "lsgd: ", 6) == 0 ? line + 6 : line);
+}
+
+/* Read what a worker that has exited wrote to its pipe, and close it. */
+static void read_report(worker_proc *w)
+{
+    if (w->report < 0)
+        return;
+    enum { REPORT_MAX = 64 * 1024 }; /* a pipe's capacity: all it can hold */
+    char *text = malloc(REPORT_MAX + 1);
+    size_t n = 0;
+    ssize_t got;
+    while (text && n < REPORT_MAX && (got = read(w->report, text + n, REPORT_MAX - n)) > 0)
+        n += (size_t)got;
+    close(w->report);
+    w->report = -1;
+    if (!text)
+        return;
+    text[n] = '\0';
+    for (char *line = text, *end; line < text + n; line = end + 1) {
+        end = line + strcspn(line, "\n");
+        *end = '\0';
+        take_report_line(w, line);
+    }
+    free(text);
+}
+
+/* A worker that ended well: exit 0 and, when it could say so, "finished". */
+static int succeeded(const worker_proc *w)
+{
+    return WIFEXITED(w->status) && WEXITSTATUS(w->status) == 0 && (!w->reports || w->finished);
 }
 
 /* cfg's run_id, or a fresh one: time and pid, unique on this host. */
@@ -179,7 +265,8 @@ static int reap(worker_proc *w, int world, int *alive)
             w[r].pid = 0;
             w[r].status = status;
             (*alive)--;
-            int bad = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+            read_report(&w[r]);
+            int bad = !succeeded(&w[r]);
             if (bad && (failed < 0 || (WIFSIGNALED(status) && !failed_by_signal))) {
                 failed = r;
                 failed_by_signal = WIFSIGNALED(status);
@@ -216,42 +303,32 @@ static void clean_transport(const json_t *cfg, const char *run_id)
     lsgd_registry_free(&reg);
 }
 
-/* Read what each worker wrote to its pipe (all have exited) and close it. */
-static void collect_lines(worker_proc *w, int world)
-{
-    for (int r = 0; r < world; r++) {
-        if (w[r].report < 0)
-            continue;
-        char text[LSGD_ERROR_MAX + 16];
-        size_t n = 0;
-        ssize_t got;
-        while (n < sizeof text - 1 && (got = read(w[r].report, text + n, sizeof text - 1 - n)) > 0)
-            n += (size_t)got;
-        text[n] = '\0';
-        text[strcspn(text, "\n")] = '\0';
-        const char *line = strncmp(text, "lsgd: ", 6) == 0 ? text + 6 : text;
-        snprintf(w[r].line, sizeof w[r].line, "%.*s", (int)sizeof w[r].line - 1, line);
-        close(w[r].report);
-        w[r].report = -1;
-    }
-}
-
 static int describe_failure(const worker_proc *w, int rank, int world, lsgd_error *err)
 {
     int status = w[rank].status;
+    char during[LSGD_ERROR_MAX + 16] = "";
+    if (w[rank].loading[0])
+        snprintf(during, sizeof during, " while loading %.*s", LSGD_ERROR_MAX - 1,
+                 w[rank].loading);
     if (WIFSIGNALED(status))
         return lsgd_error_set(err, LSGD_ERR_RUNTIME,
-                              "worker rank %d of %d was killed by signal %d (%s); the other "
+                              "worker rank %d of %d was killed by signal %d (%s)%s; the other "
                               "workers were stopped",
-                              rank, world, WTERMSIG(status), strsignal(WTERMSIG(status)));
+                              rank, world, WTERMSIG(status), strsignal(WTERMSIG(status)), during);
     int code = WEXITSTATUS(status);
     if (w[rank].line[0]) /* the worker said why */
         return lsgd_error_set(err, code == LSGD_ERR_INPUT ? LSGD_ERR_INPUT : LSGD_ERR_RUNTIME,
                               "%s", w[rank].line);
+    if (code == 0)
+        return lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                              "worker rank %d of %d exited with status 0 before finishing its "
+                              "run%s (a plugin must never exit the process); the other workers "
+                              "were stopped",
+                              rank, world, during);
     return lsgd_error_set(err, code == LSGD_ERR_INPUT ? LSGD_ERR_INPUT : LSGD_ERR_RUNTIME,
-                          "worker rank %d of %d exited with status %d; the other workers "
+                          "worker rank %d of %d exited with status %d%s; the other workers "
                           "were stopped",
-                          rank, world, code);
+                          rank, world, code, during);
 }
 
 /* Wait for every worker: forward SIGINT/SIGTERM, and at the first failure
@@ -326,6 +403,7 @@ int lsgd_launch_run(const lsgd_launch *launch, const json_t *cfg, lsgd_error *er
         else /* a descendant holding the write end must not block the read */
             fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
         w[started].report = pipe_fds[0];
+        w[started].reports = pipe_fds[0] >= 0;
         w[started].pid = fork();
         if (w[started].pid == 0)
             exec_worker(launch, started, world, run_id, pipe_fds[1], &old_mask, launcher);
@@ -346,7 +424,6 @@ int lsgd_launch_run(const lsgd_launch *launch, const json_t *cfg, lsgd_error *er
         failed = supervise(w, world, &interrupted);
     }
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    collect_lines(w, world);
 
     int rc = LSGD_OK;
     if (failed >= 0 && !interrupted)

@@ -31,11 +31,20 @@ typedef struct lsgd_launch {
  * LSGD_RANK/LSGD_WORLD; returns 1 when found, 0 otherwise. */
 int lsgd_launch_rank_from_env(int *rank, int *world);
 
+/* The worker's side of its report pipe (LSGD_REPORT_FD, set by `lsgd
+ * run`; both do nothing without it).  started: from now on, say before
+ * each plugin's code first runs which plugin it is, so that a worker that
+ * dies loading it is reported naming it.  finished: say that the run
+ * completed; a worker that exits, even with 0, without saying it failed. */
+void lsgd_launch_worker_started(void);
+void lsgd_launch_worker_finished(void);
+
 /* Run all workers of cfg (already loaded and checked) to completion;
  * returns the status to exit with (0, 1 or 2) and fills err on failure
  * with one line: the error line of the worker that failed first (workers
  * write it to the pipe named by LSGD_REPORT_FD, not to stderr), or, when
- * it said nothing (killed, crashed), which rank ended how. */
+ * it said nothing (killed, crashed, exited before finishing), which rank
+ * ended how, and which plugin it was loading if it died loading one. */
 int lsgd_launch_run(const lsgd_launch *launch, const json_t *cfg, lsgd_error *err);
 
 #endif

@@ -284,13 +284,24 @@ static void inspect_library(void **handle, const lsgd_plugin **plugin, inspectio
         check_transport_ops((*plugin)->ops, in);
 }
 
+static lsgd_load_watcher load_watcher;
+
+void lsgd_plugin_watch_loads(lsgd_load_watcher watcher)
+{
+    load_watcher = watcher;
+}
+
 static size_t inspect(lsgd_loaded *out, const lsgd_manifest *manifest,
                       const char *const *provides, inspection *in)
 {
     memset(out, 0, sizeof *out);
     void *handle = NULL;
     const lsgd_plugin *plugin = NULL;
+    if (load_watcher)
+        load_watcher(manifest, 1);
     inspect_library(&handle, &plugin, in);
+    if (load_watcher)
+        load_watcher(manifest, 0);
     if (!stop(in))
         check_requires(provides, in);
     if (in->problems) {

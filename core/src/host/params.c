@@ -67,7 +67,7 @@ int lsgd_params_validate(json_t **validated, const lsgd_manifest *manifest,
         }
         char path[512];
         snprintf(path, sizeof path, "%s.%s", config_key, key);
-        if (lsgd_schema_check(manifest->document, schema, value, path, err)) {
+        if (lsgd_schema_check_member(manifest->document, schema, out, key, path, err)) {
             json_decref(out);
             return lsgd_error_prefix(err, "%s plugin '%s': ", lsgd_kind_name(manifest->kind),
                                      manifest->name);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/config.h"
 #include "host/schema.h"
 #include "host/suggest.h"
 
@@ -112,12 +113,9 @@ int lsgd_manifest_read(lsgd_manifest *out, const char *path, lsgd_error *err)
     if (!realpath(path, full))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read plugin manifest '%s': %s", path,
                               strerror(errno));
-    json_error_t jerr;
-    json_t *doc = json_load_file(full, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = lsgd_json_file_load(full, "plugin manifest", err);
     if (!doc)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "plugin manifest %s: line %d, column %d: malformed JSON: %s", full,
-                              jerr.line, jerr.column, jerr.text);
+        return lsgd_error_prefix(err, "plugin manifest ");
     const json_t *schema = lsgd_schema_get("manifest", err);
     if (!schema) {
         json_decref(doc);
@@ -176,10 +174,12 @@ static int push(lsgd_manifest **list, size_t *count, lsgd_manifest *m)
     return LSGD_OK;
 }
 
-static const lsgd_manifest *find(const lsgd_manifest *list, size_t count, int kind,
+/* The manifest of kind+name among list[from, to); list may be NULL when
+ * empty (no pointer arithmetic on it then: NULL + 0 is undefined in C). */
+static const lsgd_manifest *find(const lsgd_manifest *list, size_t from, size_t to, int kind,
                                  const char *name)
 {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = from; i < to; i++)
         if (list[i].kind == kind && strcmp(list[i].name, name) == 0)
             return &list[i];
     return NULL;
@@ -202,7 +202,7 @@ static int looks_like_manifest(const char *dir, const char *file)
     if (access(path, F_OK) == 0)
         return 1;
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *doc = lsgd_json_file_load(path, "plugin manifest", NULL);
     int manifest = json_is_object(doc) && json_object_get(doc, "kind") != NULL;
     json_decref(doc);
     return manifest;
@@ -228,9 +228,8 @@ static int scan_directory(lsgd_registry *reg, const char *dir, const char *origi
         if (rc == LSGD_OK && looks_like_manifest(dir, entries[i]->d_name) &&
             (rc = lsgd_manifest_read(&m, path, err)) == LSGD_OK) {
             m.origin = origin;
-            const lsgd_manifest *same_dir = find(reg->plugins + first, reg->count - first, m.kind,
-                                                 m.name);
-            int is_shadowed = find(reg->plugins, first, m.kind, m.name) != NULL;
+            const lsgd_manifest *same_dir = find(reg->plugins, first, reg->count, m.kind, m.name);
+            int is_shadowed = find(reg->plugins, 0, first, m.kind, m.name) != NULL;
             if (same_dir) {
                 rc = lsgd_error_set(err, LSGD_ERR_INPUT,
                                     "duplicate plugin name: %s plugin '%s' is declared by both %s "
@@ -329,7 +328,7 @@ void lsgd_registry_free(lsgd_registry *reg)
 int lsgd_registry_resolve(const lsgd_manifest **out, const lsgd_registry *reg, int kind,
                           const char *name, const char *config_key, lsgd_error *err)
 {
-    *out = find(reg->plugins, reg->count, kind, name);
+    *out = find(reg->plugins, 0, reg->count, kind, name);
     if (*out)
         return LSGD_OK;
     const char **names = malloc((reg->count + 1) * sizeof *names);

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "host/params.h"
+#include "host/plugin_call.h"
 
 /* ---- open / close ------------------------------------------------------- */
 
@@ -54,17 +55,20 @@ int lsgd_scaling_open(lsgd_scaling *s, const lsgd_registry *reg, const json_t *c
         return err->code;
     }
     lsgd_params_view(&s->view, s->params);
+    /* while it is being created, messages say where it came from */
+    snprintf(s->who, sizeof s->who, "%.32s: scaling plugin '%.64s' (%.256s)", config_key, name,
+             manifest->library);
     int rc = lsgd_scaling_attach(s, s->loaded.plugin, &s->view, dim, err);
     if (rc == LSGD_OK && s->ops->statistic_kind == LSGD_STATISTIC_HVP && !provided(provides, "hvp"))
         rc = lsgd_error_set(err, LSGD_ERR_INPUT,
-                            "needs Hessian-vector products but its manifest does not say "
-                            "requires [\"hvp\"] and the model has none");
+                            "%s: needs Hessian-vector products but its manifest does not say "
+                            "requires [\"hvp\"] and the model has none", s->who);
     if (rc) {
-        lsgd_error_prefix(err, "%s: scaling plugin '%s' (%s): ", config_key, name,
-                          manifest->library);
         lsgd_scaling_close(s);
+        return rc;
     }
-    return rc;
+    snprintf(s->who, sizeof s->who, "%.32s plugin '%.64s'", config_key, name);
+    return LSGD_OK;
 }
 
 void lsgd_scaling_close(lsgd_scaling *s)
@@ -154,18 +158,24 @@ int lsgd_scaling_attach(lsgd_scaling *s, const lsgd_plugin *plugin, const lsgd_p
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "scaling plugin '%s' got a model with 0 parameters; expected at least 1",
                               plugin->name);
+    if (!s->who[0])
+        snprintf(s->who, sizeof s->who, "scaling plugin '%.64s'", plugin->name);
     int rc = check_ops(plugin, err);
     if (rc)
-        return rc;
+        return lsgd_error_prefix(err, "%s: ", s->who);
     s->ops = plugin->ops;
     s->name = plugin->name;
     s->dim = dim;
-    if ((rc = s->ops->create(&s->self, params, dim, err))) {
-        s->self = NULL;
+    rc = LSGD_PLUGIN_CALL(err, s->who, s->name, "create",
+                          s->ops->create(&s->self, params, dim, err));
+    if (rc) {
+        s->self = NULL; /* whatever create left there, destroy must not see it */
         return rc;
     }
-    if ((rc = allocate_state(s, err)))
+    if ((rc = allocate_state(s, err))) {
+        lsgd_error_prefix(err, "%s: ", s->who);
         lsgd_scaling_detach(s);
+    }
     return rc;
 }
 
@@ -190,8 +200,8 @@ int lsgd_scaling_reset(lsgd_scaling *s, const lsgd_scaling_ctx *ctx, lsgd_error 
     s->clock = (lsgd_scaling_clock){0, 0};
     if (!s->ops->init)
         return LSGD_OK;
-    int rc = s->ops->init(s->self, s->state, ctx, err);
-    return rc ? lsgd_error_prefix(err, "scaling '%s' warm start: ", s->name) : LSGD_OK;
+    return LSGD_PLUGIN_CALL(err, s->who, s->name, "warm start (init)",
+                            s->ops->init(s->self, s->state, ctx, err));
 }
 
 int lsgd_scaling_statistic(lsgd_scaling *s, const lsgd_scaling_ctx *ctx, lsgd_error *err)
@@ -206,9 +216,12 @@ int lsgd_scaling_statistic(lsgd_scaling *s, const lsgd_scaling_ctx *ctx, lsgd_er
                                   "after step %llu; D was not refreshed", s->name, bad,
                                   (double)ctx->g[bad], (unsigned long long)s->clock.step);
     }
-    int rc = s->ops->statistic(s->self, s->statistic, s->state, ctx, err);
+    char op[64];
+    snprintf(op, sizeof op, "statistic after step %llu", (unsigned long long)s->clock.step);
+    int rc = LSGD_PLUGIN_CALL(err, s->who, s->name, op,
+                              s->ops->statistic(s->self, s->statistic, s->state, ctx, err));
     if (rc)
-        return lsgd_error_prefix(err, "scaling '%s' statistic: ", s->name);
+        return rc;
     size_t bad = lsgd_first_nonfinite(s->statistic, s->dim);
     if (bad < s->dim)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME,
@@ -225,13 +238,13 @@ int lsgd_scaling_refresh(lsgd_scaling *s, const float *H, lsgd_error *err)
     if (s->ops->statistic_kind == LSGD_STATISTIC_NONE)
         return LSGD_OK;
     s->clock.refresh++;
-    int rc = s->ops->refresh(s->self, s->state, H, &s->clock, err);
-    if (rc) {
+    char op[64];
+    snprintf(op, sizeof op, "refresh %llu", (unsigned long long)s->clock.refresh);
+    int rc = LSGD_PLUGIN_CALL(err, s->who, s->name, op,
+                              s->ops->refresh(s->self, s->state, H, &s->clock, err));
+    if (rc)
         s->clock.refresh--;
-        return lsgd_error_prefix(err, "scaling '%s' refresh %llu: ", s->name,
-                                 (unsigned long long)s->clock.refresh + 1);
-    }
-    return LSGD_OK;
+    return rc;
 }
 
 __attribute__((target_clones("avx2", "default")))
@@ -278,13 +291,14 @@ static int take_step(lsgd_scaling *s, float *x, const float *g, float lr, int re
     refresh_from_g = refresh_from_g && s->ops->statistic_kind == LSGD_STATISTIC_GRADIENT;
     s->clock.step++;
     s->clock.refresh += (uint64_t)refresh_from_g;
-    int rc = s->ops->step(s->self, x, s->state, g, lr, &s->clock, refresh_from_g, err);
-    if (rc) {
+    char op[64];
+    snprintf(op, sizeof op, "step %llu", (unsigned long long)s->clock.step);
+    int rc = LSGD_PLUGIN_CALL(err, s->who, s->name, op,
+                              s->ops->step(s->self, x, s->state, g, lr, &s->clock,
+                                           refresh_from_g, err));
+    if (rc)
         s->clock = before;
-        return lsgd_error_prefix(err, "scaling '%s' step %llu: ", s->name,
-                                 (unsigned long long)before.step + 1);
-    }
-    return LSGD_OK;
+    return rc;
 }
 
 int lsgd_scaling_step(lsgd_scaling *s, float *x, const float *g, float lr, int refresh_from_g,

@@ -22,7 +22,10 @@
  *
  * The wrappers advance the clock (step, refresh) and refuse a gradient with
  * a NaN or Inf, naming the coordinate and the step, before the plugin can
- * poison the model.
+ * poison the model.  Every plugin op is called through LSGD_PLUGIN_CALL
+ * (plugin_call.h): a non-zero return is a failure whether or not the
+ * plugin set a message, and err->code and the message (naming the plugin
+ * and the op) are always filled when a wrapper returns non-zero.
  */
 #ifndef LSGD_SCALING_HOST_H
 #define LSGD_SCALING_HOST_H
@@ -39,6 +42,7 @@ typedef struct lsgd_scaling {
     json_t *params;            /* validated */
     lsgd_params view;          /* what the plugin read its parameters from */
     const char *name;          /* the plugin's name, for messages */
+    char who[384];             /* how messages name it: "scaling plugin 'adam'" */
     size_t dim;
     size_t count;              /* state arrays */
     const char *const *names;  /* [count] */

@@ -28,6 +28,9 @@ typedef struct checker {
     const json_t *root; /* the schema document, for $ref */
     lsgd_error *err;
     int fail_depth;     /* depth in the value of the last failure */
+    /* A real that passed as an "integer" (20.0, 1e6): its parent replaces
+     * it by that integer, so every reader sees an integer. */
+    const json_t *integral;
 } checker;
 
 /* ---- message helpers ---------------------------------------------------- */
@@ -157,12 +160,14 @@ const json_t *lsgd_schema_resolve(const json_t *root, const char *ref)
 
 /* ---- type, enum, const -------------------------------------------------- */
 
+/* An integer, or a real with an integral value that a JSON integer (int64)
+ * can hold: 1e20 is no integer lsgd could use. */
 static int is_integral(const json_t *v)
 {
     if (json_is_integer(v))
         return 1;
     double x = json_is_real(v) ? json_real_value(v) : NAN;
-    return isfinite(x) && x == floor(x);
+    return isfinite(x) && x == floor(x) && x >= -0x1p63 && x < 0x1p63;
 }
 
 static int has_type(const json_t *v, const char *type)
@@ -201,15 +206,21 @@ static int check_type(checker *c, const json_t *type, const json_t *value, const
 {
     char expected[256] = "", got[160];
     if (json_is_string(type)) {
-        if (has_type(value, json_string_value(type)))
+        if (has_type(value, json_string_value(type))) {
+            if (json_is_real(value) && strcmp(json_string_value(type), "integer") == 0)
+                c->integral = value;
             return LSGD_OK;
+        }
         snprintf(expected, sizeof expected, "%s", with_article(json_string_value(type)));
     } else if (json_is_array(type)) {
         size_t i, used = 0;
         json_t *t;
         json_array_foreach(type, i, t) {
-            if (json_is_string(t) && has_type(value, json_string_value(t)))
+            if (json_is_string(t) && has_type(value, json_string_value(t))) {
+                if (json_is_real(value) && strcmp(json_string_value(t), "integer") == 0)
+                    c->integral = value;
                 return LSGD_OK;
+            }
             if (json_is_string(t) && used < sizeof expected)
                 used += (size_t)snprintf(expected + used, sizeof expected - used, "%s%s",
                                          i ? " or " : "", with_article(json_string_value(t)));
@@ -322,6 +333,14 @@ static int check_string(checker *c, const json_t *schema, const json_t *value, c
 
 static int check(checker *c, const json_t *schema, json_t *value, const char *path);
 
+/* The integer c->integral stands for (is_integral checked its range). */
+static json_t *integer_of(checker *c)
+{
+    json_t *integer = json_integer((json_int_t)json_real_value(c->integral));
+    c->integral = NULL;
+    return integer;
+}
+
 static int check_array(checker *c, const json_t *schema, json_t *value, const char *path)
 {
     if (!json_is_array(value))
@@ -340,9 +359,13 @@ static int check_array(checker *c, const json_t *schema, json_t *value, const ch
         for (size_t i = 0; i < n; i++) {
             char child[PATH_MAX_LEN];
             child_index(child, path, i);
-            int rc = check(c, items, json_array_get(value, i), child);
+            json_t *item = json_array_get(value, i);
+            c->integral = NULL;
+            int rc = check(c, items, item, child);
             if (rc)
                 return rc;
+            if (c->integral == item)
+                json_array_set_new(value, i, integer_of(c));
         }
     }
     if (json_is_true(json_object_get(schema, "uniqueItems")))
@@ -421,6 +444,7 @@ static int check_object(checker *c, const json_t *schema, json_t *value, const c
         child_key(child, path, key);
         const json_t *sub = json_is_object(properties) ? json_object_get(properties, key) : NULL;
         int rc = LSGD_OK;
+        c->integral = NULL;
         if (sub)
             rc = check(c, sub, v, child);
         else if (json_is_false(additional))
@@ -429,6 +453,8 @@ static int check_object(checker *c, const json_t *schema, json_t *value, const c
             rc = check(c, additional, v, child);
         if (rc)
             return rc;
+        if (c->integral == v)
+            json_object_set_new(value, key, integer_of(c)); /* the same key: iteration goes on */
     }
     const json_t *required = json_object_get(schema, "required");
     size_t i;
@@ -501,6 +527,8 @@ static int check_alternatives(checker *c, const json_t *branches, int exactly_on
             best = a;
     }
     if (passed) {
+        if (json_is_integer(taken) && json_is_real(value))
+            c->integral = value; /* the branch took it as an integer */
         take_contents(value, taken);
         json_decref(taken);
         return LSGD_OK;
@@ -597,4 +625,15 @@ int lsgd_schema_check(const json_t *root, const json_t *schema, json_t *value,
 {
     checker c = {.root = root, .err = err};
     return check(&c, schema, value, path ? path : "");
+}
+
+int lsgd_schema_check_member(const json_t *root, const json_t *schema, json_t *object,
+                             const char *key, const char *path, lsgd_error *err)
+{
+    checker c = {.root = root, .err = err};
+    json_t *value = json_object_get(object, key);
+    int rc = check(&c, schema, value, path ? path : "");
+    if (rc == LSGD_OK && c.integral == value)
+        json_object_set_new(object, key, integer_of(&c));
+    return rc;
 }

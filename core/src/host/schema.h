@@ -32,10 +32,18 @@ const char *lsgd_schema_text(const char *which);
 const json_t *lsgd_schema_get(const char *which, lsgd_error *err);
 
 /* Check value against schema, a node of the document root (for $ref), and
- * fill defaults into value.  path is value's JSON path ("" at the top).
+ * fill defaults into value.  A real with an integral value inside value
+ * that the schema takes as an "integer" is replaced by that integer, so
+ * readers see 20 for 20.0 (a real beyond int64 is no integer).  path is value's JSON path ("" at the top).
  * Returns LSGD_OK or LSGD_ERR_INPUT with the message in err. */
 int lsgd_schema_check(const json_t *root, const json_t *schema, json_t *value,
                       const char *path, lsgd_error *err);
+
+/* The same for object[key], which becomes an integer when the schema took
+ * an integral real (20.0, 1e6) as an "integer" — as every integer inside
+ * value does with lsgd_schema_check. */
+int lsgd_schema_check_member(const json_t *root, const json_t *schema, json_t *object,
+                             const char *key, const char *path, lsgd_error *err);
 
 /* Resolve a "#/$defs/x" reference within root; NULL when it does not exist. */
 const json_t *lsgd_schema_resolve(const json_t *root, const char *ref);

@@ -14,11 +14,14 @@
 #include <time.h>
 
 #include "host/params.h"
+#include "host/plugin_call.h"
 #include "host/registry.h"
 
 struct lsgd_transport {
     const lsgd_transport_ops *ops;
     void *self;                   /* the plugin's handle */
+    const char *name;             /* the plugin's name */
+    char who[128];                /* how messages name it: "transport plugin 'shm' rank 1" */
     lsgd_transport_delay delay;
     int world;
 
@@ -105,13 +108,10 @@ int lsgd_transport_delay_parse(lsgd_transport_delay *out, const json_t *delay, l
     return LSGD_OK;
 }
 
-/* Make sure a plugin's message says which transport and rank it is from
- * ("transport 'x' rank r: …"), unless it already starts with the name. */
-static void name_plugin(lsgd_error *err, const char *name, int rank)
-{
-    if (err && strncmp(err->message, name, strlen(name)) != 0)
-        lsgd_error_prefix(err, "transport '%.64s' rank %d: ", name, rank);
-}
+/* Every op of the plugin goes through here: any non-zero return is a
+ * failure, named "transport plugin 'x' rank r" and the op when the
+ * plugin's message does not already say (plugin_call.h). */
+#define TRANSPORT_CALL(t, err, op, call) LSGD_PLUGIN_CALL(err, (t)->who, (t)->name, op, call)
 
 int lsgd_transport_open_plugin(lsgd_transport **out, const lsgd_plugin *plugin,
                                const lsgd_params *params, const lsgd_transport_delay *delay,
@@ -129,15 +129,16 @@ int lsgd_transport_open_plugin(lsgd_transport **out, const lsgd_plugin *plugin,
     if (!t)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "transport: out of memory");
     t->ops = ops;
+    t->name = plugin->name;
+    snprintf(t->who, sizeof t->who, "transport plugin '%.64s' rank %d", plugin->name, info->rank);
     t->world = info->world;
     if (delay)
         t->delay = *delay;
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->wake, NULL);
     pthread_cond_init(&t->finished, NULL);
-    int rc = ops->open(&t->self, params, info, err);
+    int rc = TRANSPORT_CALL(t, err, "open", ops->open(&t->self, params, info, err));
     if (rc) {
-        name_plugin(err, plugin->name, info->rank);
         pthread_mutex_destroy(&t->lock);
         pthread_cond_destroy(&t->wake);
         pthread_cond_destroy(&t->finished);
@@ -232,7 +233,8 @@ int lsgd_transport_allreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd
 {
     double started = now_s();
     emulate_link(t, n * sizeof(float));
-    int rc = t->ops->allreduce_mean(t->self, data, n, err);
+    int rc = TRANSPORT_CALL(t, err, "allreduce_mean",
+                            t->ops->allreduce_mean(t->self, data, n, err));
     account(t, started, has_bytes_sent(t) ? 0 : allreduce_payload(n, t->world));
     return rc;
 }
@@ -242,7 +244,8 @@ int lsgd_transport_broadcast(lsgd_transport *t, float *data, size_t n, int root,
 {
     double started = now_s();
     emulate_link(t, n * sizeof(float));
-    int rc = t->ops->broadcast(t->self, data, n, root, err);
+    int rc = TRANSPORT_CALL(t, err, "broadcast",
+                            t->ops->broadcast(t->self, data, n, root, err));
     account(t, started, 0);
     return rc;
 }
@@ -251,7 +254,7 @@ int lsgd_transport_barrier(lsgd_transport *t, lsgd_error *err)
 {
     double started = now_s();
     emulate_link(t, 0);
-    int rc = t->ops->barrier(t->self, err);
+    int rc = TRANSPORT_CALL(t, err, "barrier", t->ops->barrier(t->self, err));
     account(t, started, 0);
     return rc;
 }
@@ -272,7 +275,8 @@ static void *helper_main(void *arg)
         lsgd_error e;
         lsgd_error_clear(&e);
         emulate_link(t, t->work_n * sizeof(float));
-        int rc = t->ops->allreduce_mean(t->self, t->work_data, t->work_n, &e);
+        int rc = TRANSPORT_CALL(t, &e, "allreduce_mean (non-blocking, on the helper thread)",
+                                t->ops->allreduce_mean(t->self, t->work_data, t->work_n, &e));
         pthread_mutex_lock(&t->lock);
         t->work_status = rc;
         t->work_err = e;
@@ -292,7 +296,8 @@ int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsg
     double started = now_s();
     t->stats.bytes_sent += has_bytes_sent(t) ? 0 : allreduce_payload(n, t->world);
     if (has_native_iallreduce(t)) {
-        int rc = t->ops->iallreduce_mean(t->self, data, n, &t->native, err);
+        int rc = TRANSPORT_CALL(t, err, "iallreduce_mean",
+                                t->ops->iallreduce_mean(t->self, data, n, &t->native, err));
         t->stats.seconds += now_s() - started;
         t->posted = rc == LSGD_OK;
         return rc;
@@ -333,7 +338,7 @@ int lsgd_transport_test(lsgd_transport *t, int *done, lsgd_error *err)
     double started = now_s();
     int rc = LSGD_OK;
     if (t->native) {
-        rc = t->ops->test(t->self, t->native, done, err);
+        rc = TRANSPORT_CALL(t, err, "test", t->ops->test(t->self, t->native, done, err));
         if (rc || *done) {
             t->native = NULL;
             t->posted = 0;
@@ -357,7 +362,7 @@ int lsgd_transport_wait(lsgd_transport *t, lsgd_error *err)
     double started = now_s();
     int rc;
     if (t->native) {
-        rc = t->ops->wait(t->self, t->native, err);
+        rc = TRANSPORT_CALL(t, err, "wait", t->ops->wait(t->self, t->native, err));
         t->native = NULL;
         t->posted = 0;
         t->stats.calls++;

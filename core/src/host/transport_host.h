@@ -5,6 +5,9 @@
  * emulated slow link (`transport.delay`: latency and bandwidth, by sleeping
  * around each average), non-blocking averaging on a helper thread for
  * plugins without their own, and the accounting of bytes and seconds.
+ * Every op is called through LSGD_PLUGIN_CALL (plugin_call.h): a non-zero
+ * return is a failure even without a message, and a wrapper that returns
+ * non-zero has filled err->code and a message naming plugin, rank and op.
  */
 #ifndef LSGD_TRANSPORT_HOST_H
 #define LSGD_TRANSPORT_HOST_H

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/input_file.h"
+
 static const char MAGIC[8] = {'L', 'S', 'G', 'D', 'C', 'K', 'P', 'T'};
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
@@ -65,10 +67,10 @@ int lsgd_ckpt_load(lsgd_ckpt *c, const char *path, lsgd_error *err)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->path, sizeof c->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read checkpoint %s: %s", path,
-                              strerror(errno));
+    FILE *f;
+    int rc = lsgd_input_open(&f, path, "checkpoint", NULL, NULL, err);
+    if (rc != LSGD_OK)
+        return rc;
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);

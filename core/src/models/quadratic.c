@@ -4,9 +4,9 @@
  *   diagonal  F(x) = ½ xᵀ diag(λ) x,   λ_i log-spaced from 1 to `condition`
  *   dense     F(x) = ½ xᵀ A x,         A = Q diag(λ) Qᵀ, Q a fixed random rotation
  *             (the minimizer is x* = 0, F* = 0; default x₀ = (1, …, 1))
- *   noisy3d   ALGORITHMS.md §2: f(x, ζ) = Σ_i (i/2) x_i² (1 + z₁ᵢ) + xᵀz₂,
+ *   noisy3d   docs/algorithms.md §2.3: f(x, ζ) = Σ_i (i/2) x_i² (1 + z₁ᵢ) + xᵀz₂,
  *             z₁ ~ N(0, I₃), z₂ ~ N(0, 0.5² I₃); F(x) = ½ xᵀ diag(1,2,3) x; x₀ = (1,1,1)
- *   kinked1d  ALGORITHMS.md §2: f(x) = x² (x ≥ 0), x²/2 (x < 0), gradient noise
+ *   kinked1d  docs/algorithms.md §2.3: f(x) = x² (x ≥ 0), x²/2 (x < 0), gradient noise
  *             ζ ~ N(0, 8²) (f(x, ζ) = f(x) + ζx); x₀ = 2
  *
  * A batch of the noisy problems is batch->n independent draws of ζ from

@@ -8,11 +8,20 @@
  *   -DFAKE_ABI_MINOR=7      the ABI minor it claims (built for a newer host)
  *   -DFAKE_STRUCT_SIZE=16   the descriptor size it claims (shorter than the ABI's)
  *   -DFAKE_STATISTIC_HVP    claims Hessian-vector statistics
+ *   -DFAKE_CREATE_FAILS=3   create returns 3 and sets no message
+ *   -DFAKE_STEP_FAILS=3     step returns 3 and sets no message
+ *   -DFAKE_CRASH_IN_CONSTRUCTOR  a constructor of the .so dereferences NULL (dlopen crashes)
+ *   -DFAKE_CRASH_IN_ENTRY   lsgd_plugin_entry dereferences NULL
+ *   -DFAKE_EXIT_IN_ENTRY    lsgd_plugin_entry calls exit(0)
+ *   -DFAKE_ONLY_IN_WORKER   the crash or exit above happens only in a worker
+ *                           started by `lsgd run` (LSGD_RUN_ID set), so that
+ *                           the run's own check before starting workers passes
  * Several at once make a plugin with several problems, for the check that
  * reports them all.  Built by the tests into a temporary directory with a
  * manifest written beside it.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "lsgd/scaling.h"
 
@@ -32,10 +41,34 @@
 #define FAKE_STRUCT_SIZE sizeof(lsgd_plugin)
 #endif
 
+#ifdef FAKE_ONLY_IN_WORKER
+#define FAKE_FAULT_HERE() (getenv("LSGD_RUN_ID") != NULL)
+#else
+#define FAKE_FAULT_HERE() 1
+#endif
+
+/* A crash as a plugin bug makes it: a store through a null pointer. */
+static void crash(void)
+{
+    if (FAKE_FAULT_HERE())
+        *(volatile int *)NULL = 1;
+}
+
+#ifdef FAKE_CRASH_IN_CONSTRUCTOR
+__attribute__((constructor)) static void constructor(void)
+{
+    crash();
+}
+#endif
+
 static int create(void **self, const lsgd_params *params, size_t dim, lsgd_error *err)
 {
     *self = NULL;
+#ifdef FAKE_CREATE_FAILS
+    return FAKE_CREATE_FAILS;
+#else
     return LSGD_OK;
+#endif
 }
 
 static void destroy(void *self) {}
@@ -62,7 +95,11 @@ static int step(const void *self, float *x, float *const *state, const float *g,
                 const lsgd_scaling_clock *clock, int refresh_from_g, lsgd_error *err)
 {
     (void)x, (void)g, (void)lr;
+#ifdef FAKE_STEP_FAILS
+    return FAKE_STEP_FAILS;
+#else
     return LSGD_OK;
+#endif
 }
 
 static const lsgd_scaling_ops ops = {
@@ -92,6 +129,13 @@ static const lsgd_plugin plugin = {
 
 LSGD_PLUGIN_EXPORT const lsgd_plugin *lsgd_plugin_entry(void)
 {
-    (void)statistic, (void)refresh;
+    (void)statistic, (void)refresh, (void)crash;
+#ifdef FAKE_CRASH_IN_ENTRY
+    crash();
+#endif
+#ifdef FAKE_EXIT_IN_ENTRY
+    if (FAKE_FAULT_HERE())
+        exit(0);
+#endif
     return &plugin;
 }
