@@ -51,9 +51,11 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIBS := -ljansson -lopenblas -lz -ldl -lpthread -lm -lrt
 
-# Plugins: plugins/<name>/<name>.c and transports/<name>/<name>.c, each with
-# its manifest <name>.json.  An optional <dir>/build.mk may set
-# <name>_CFLAGS and <name>_LIBS (e.g. zmq, mpi).
+# Plugins: plugins/<name>/ and transports/<name>/, each with its manifest
+# <name>.json; every <dir>/*.c is built into <name>.so (a plugin may be split
+# by concern, like transports/zmq), rebuilt when any of its .c or .h files or
+# the SDK headers change.  An optional <dir>/build.mk may set <name>_CFLAGS
+# and <name>_LIBS (e.g. zmq, mpi).
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*.json transports/*/*.json)))
 PLUGIN_NAMES := $(foreach d,$(PLUGIN_DIRS),$(notdir $(patsubst %/,%,$(d))))
 PLUGIN_SO   := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
@@ -115,9 +117,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(1)$(2).c core/include/lsgd/*.h | $(DEPS_STAMP)
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(1)$(2).c $$(LDFLAGS) $$($(2)_LIBS) -lm
+	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
 	@mkdir -p $$(dir $$@)
 	cp $$< $$@

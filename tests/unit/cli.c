@@ -9,8 +9,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "host/config.h"
 #include "host_fakes.h"
 
 static char cmd[16384];
@@ -59,6 +61,26 @@ LSGD_TEST(cli, help_shows_every_synopsis_line_of_the_readme)
     free(readme);
 }
 
+/* What --help says of --set switching a plugin and of validate, the README
+ * says too (and the tests above hold the code to it). */
+LSGD_TEST(cli, help_and_readme_say_that_set_plugin_drops_params_and_validate_checks_as_run)
+{
+    char *readme = test_read_file(test_root_path("README.md"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(readme);
+    test_output o = lsgd("--help");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "--set SECTION.plugin=NAME drops the file's "
+                                         "SECTION.params"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "Choosing another plugin with `--set SECTION.plugin=NAME`"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "every check run makes before training"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "`validate` does every check `run` does before training, "
+                                          "by the same\n  function"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "a rank above 0 says when it joins and is done"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(readme, "a\n  rank above 0 prints one line on stdout when it has joined"));
+    test_output_free(&o);
+    free(readme);
+}
+
 LSGD_TEST(cli, version_names_the_release_abi_and_blas_kernel)
 {
     test_output o = lsgd("--version");
@@ -95,6 +117,264 @@ LSGD_TEST(cli, worker_needs_a_rank_inside_its_world)
     expect_input_error(cmd, "--rank: expected a non-negative integer, got 'x'", NULL);
     snprintf(cmd, sizeof cmd, "'%s' worker '%s' --rank 0", lsgd_bin(), cfg);
     expect_input_error(cmd, "give both --rank and --world", NULL);
+}
+
+/* ---- choosing another plugin with --set ---------------------------------- */
+
+/* `lsgd validate --no-data --print` of a file under the source root with
+ * extra arguments: the completed config, or NULL (status and stderr kept). */
+static json_t *validate_print(test_output *o, const char *config, const char *extra)
+{
+    snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' validate --no-data --print '%s' %s",
+             test_root_dir(), lsgd_bin(), config, extra);
+    *o = test_run(cmd, 30);
+    if (o->status != 0)
+        fprintf(stderr, "\n  %s: %s", extra, o->err);
+    return json_loads(o->out, 0, NULL);
+}
+
+/* The README's example: the quickstart's adam params do not stop rmsprop. */
+LSGD_TEST(cli, set_scaling_plugin_on_the_quickstart_drops_the_files_adam_params_with_one_note)
+{
+    test_output o;
+    json_t *cfg = validate_print(&o, "examples/quickstart.json", "--set scaling.plugin=rmsprop");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(lsgd_config_string(cfg, "scaling.plugin", ""), "rmsprop");
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "scaling.params.beta1"));
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.rho", 0), 0.99, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: note: --set scaling.plugin=rmsprop: dropped "
+                                         "scaling.params beta1, beta2, eps from "
+                                         "examples/quickstart.json (given for 'adam')"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+/* Outer (whose params may be loose keys) and transport switch the same
+ * way; params given by --set before or after the switch stay. */
+LSGD_TEST(cli, a_plugin_switched_by_set_keeps_the_params_given_by_set_before_and_after_it)
+{
+    test_output o;
+    json_t *cfg = validate_print(&o, "tests/data/cli/plugins-with-params.json",
+                                 "--set outer.params.beta2=0.9 --set outer.plugin=adam "
+                                 "--set transport.plugin=zmq --set transport.params.frame_size=65536 "
+                                 "--set scaling.plugin=adam --set scaling.params.eps=0.001");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(lsgd_config_string(cfg, "outer.plugin", ""), "adam");
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "outer.params.beta2", 0), 0.9, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "outer.lr", 0), 0.7, 0); /* not a param */
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "outer.params.momentum"));
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "transport.params.frame_size", 0), 65536, 0);
+    CU_ASSERT_PTR_NULL(lsgd_config_get(cfg, "transport.params.chunk_bytes"));
+    /* the same plugin again keeps the file's params, and says nothing */
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.beta1", 0), 0.8, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_config_number(cfg, "scaling.params.eps", 0), 0.001, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--set outer.plugin=adam: dropped outer.params momentum"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--set transport.plugin=zmq: dropped transport.params "
+                                         "chunk_bytes"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+LSGD_TEST(cli, an_error_caused_by_a_set_names_the_set_instead_of_the_file)
+{
+    const char *file = "tests/data/cli/plugins-with-params.json";
+    struct { const char *sets, *says; } cases[] = {
+        {"--set algorithm.lr=-1", "lsgd: --set algorithm.lr=-1: algorithm.lr: -1 is below"},
+        {"--set scaling.plugin=rmsprob", "lsgd: --set scaling.plugin=rmsprob: scaling.plugin: "
+                                         "unknown scaling plugin 'rmsprob'"},
+        /* a rule across keys: both --set take part, the harmless one not */
+        {"--set algorithm.lr=0.5 --set schedule='{\"type\":\"increasing\",\"rounds\":8}' "
+         "--set algorithm.steps=4",
+         "lsgd: --set schedule={\"type\":\"increasing\",\"rounds\":8} with --set "
+         "algorithm.steps=4: schedule.rounds: 8 rounds is more than algorithm.steps 4"},
+        {"--set algorithm.lr=0.5 --set scaling.params.beta1=1",
+         "lsgd: --set scaling.params.beta1=1: scaling plugin 'adam': scaling.params.beta1: 1 "
+         "equals the maximum 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        test_output o;
+        json_t *cfg = validate_print(&o, file, cases[i].sets);
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i].says))
+            fprintf(stderr, "\n  %s: got %s", cases[i].sets, o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+        CU_ASSERT_PTR_NULL(strstr(o.err, file));
+        json_decref(cfg);
+        test_output_free(&o);
+    }
+    /* an error of the file itself still names the file */
+    const char *bad = test_write_file(test_tmpdir(), "bad.json",
+                                      "{\"model\": {\"type\": \"quadratic\"}, \"seeed\": 1}");
+    test_output o;
+    json_t *cfg = validate_print(&o, bad, "--set algorithm.lr=0.5");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "bad.json: unknown key 'seeed'"));
+    CU_ASSERT_PTR_NULL(strstr(o.err, "--set"));
+    json_decref(cfg);
+    test_output_free(&o);
+}
+
+/* `lsgd run` says the note once, not once more per worker it starts. */
+LSGD_TEST(cli, run_with_a_plugin_switched_by_set_notes_it_once_and_trains)
+{
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && LSGD_PLUGIN_PATH= '%s' run '%s' --set workers=2 --set "
+             "scaling.plugin=rmsprop --set output.progress=none --set output.dir=out",
+             test_tmpdir(), lsgd_bin(), test_root_path("tests/data/cli/plugins-with-params.json"));
+    test_output o = test_run(cmd, 60);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s%s", o.out, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "note: --set scaling.plugin=rmsprop: dropped"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "scaling rmsprop"));
+    test_output_free(&o);
+}
+
+/* ---- validate checks what run checks ---------------------------------------- */
+
+/* `lsgd <command> tests/data/cli/blobs-4-workers.json <sets>` in a fresh
+ * directory (output.dir "out" there). */
+static test_output blobs_command(const char *dir, const char *command, const char *sets)
+{
+    snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' %s '%s' %s", dir, lsgd_bin(),
+             command, test_root_path("tests/data/cli/blobs-4-workers.json"), sets);
+    return test_run(cmd, 60);
+}
+
+LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_line_naming_the_key)
+{
+    struct { const char *sets, *says; } cases[] = {
+        {"--set outer.plugin=oasis",
+         "lsgd: outer.plugin: 'oasis' needs Hessian-vector products (its manifest requires "
+         "\"hvp\"), but the outer optimizer"},
+        {"--set transport.plugin=zmq --set transport.params.curve_server_key=none.public "
+         "--set transport.params.curve_secret_key=none.secret",
+         "lsgd: transport.params.curve_server_key: cannot read 'none.public' (No such file"},
+        {"--set algorithm.batch_size=32",
+         "lsgd: algorithm.batch_size: 32 is more than the 25 samples of worker 0's shard"},
+        {"--set metrics.max_margin=true", "lsgd: metrics.max_margin: needs a binary "
+                                          "classification training set"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *commands[] = {"validate", "run"};
+        for (size_t c = 0; c < 2; c++) {
+            char dir[1024], out[1100];
+            snprintf(dir, sizeof dir, "%s", test_tmpdir());
+            test_output o = blobs_command(dir, commands[c], cases[i].sets);
+            if (o.status != 2 || !strstr(o.err, cases[i].says))
+                fprintf(stderr, "\n  %s %s: status %d: %s", commands[c], cases[i].sets, o.status,
+                        o.err);
+            CU_ASSERT_EQUAL(o.status, 2);
+            CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+            snprintf(out, sizeof out, "%s/out", dir);
+            CU_ASSERT_NOT_EQUAL(access(out, F_OK), 0); /* refused before anything was made */
+            test_output_free(&o);
+        }
+    }
+    /* fixed, it passes: a batch of the shard's size, key files that are
+     * there (relative to the working directory; what they hold is the
+     * transport's to check when it opens) */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_write_file(dir, "run.public", "key");
+    test_write_file(dir, "run.secret", "key");
+    test_output o = blobs_command(dir, "validate", "--set algorithm.batch_size=25 "
+                                  "--set transport.plugin=zmq "
+                                  "--set transport.params.curve_server_key=run.public "
+                                  "--set transport.params.curve_secret_key=run.secret");
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    test_output_free(&o);
+}
+
+/* `lsgd validate --no-data` does what needs no data: the outer optimizer's
+ * needs are its manifest's. */
+LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an_hvp)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_output o = blobs_command(dir, "validate --no-data", "--set outer.plugin=oasis");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: outer.plugin: 'oasis' needs Hessian-vector"));
+    test_output_free(&o);
+}
+
+/* ---- workers by hand, many workers, start-up ---------------------------------- */
+
+/* Rank 1 starts a second after rank 0, which waits for it at rendezvous:
+ * rank 1 says when it joins and when it is done; rank 0's summary counts
+ * that wait as start-up. */
+LSGD_TEST(cli, worker_by_hand_above_rank_0_says_when_it_joins_and_is_done_and_start_up_is_counted)
+{
+    const char *dir = test_tmpdir();
+    const char *cfg = test_root_path("tests/data/cli/blobs-4-workers.json");
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && export LSGD_PLUGIN_PATH= && "
+             "'%s' worker '%s' --set workers=2 --rank 0 --world 2 > rank0.out & "
+             "sleep 1; cd '%s' && '%s' worker '%s' --set workers=2 --rank 1 --world 2 > rank1.out; "
+             "s=$?; wait $! && exit $s",
+             dir, lsgd_bin(), cfg, dir, lsgd_bin(), cfg);
+    test_output o = test_run(cmd, 60);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/rank1.out", dir);
+    char *rank1 = test_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/rank0.out", dir);
+    char *rank0 = test_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rank1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rank0);
+    CU_ASSERT_EQUAL(test_count_lines(rank1), 2);
+    CU_ASSERT_EQUAL(strncmp(rank1, "lsgd: rank 1 of 2 joined run cfg-", 33), 0);
+    const char *done = strstr(rank1, "\nlsgd: rank 1 of 2 done: 2 rounds, ");
+    CU_ASSERT_PTR_NOT_NULL(done);
+    CU_ASSERT(strstr(rank1, " over shm\n") != NULL && strstr(rank1, " over shm\n") < done);
+    const char *startup = strstr(rank0, "s (start-up ");
+    double waited = startup ? strtod(startup + 12, NULL) : 0;
+    if (waited < 0.9)
+        fprintf(stderr, "\n%s", rank0);
+    CU_ASSERT(waited >= 0.9 && waited < 30);
+    CU_ASSERT_PTR_NULL(strstr(rank0, "joined")); /* rank 0 has its header */
+    free(rank0);
+    free(rank1);
+}
+
+LSGD_TEST(cli, run_with_more_workers_than_online_cores_says_so_in_one_note)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CU_ASSERT_FATAL(cores >= 1);
+    if (cores > 16) { /* 17+ workers of a unit test would be a load test */
+        fprintf(stderr, "\n  skipped: %ld cores", cores);
+        return;
+    }
+    char sets[128];
+    snprintf(sets, sizeof sets, "--set workers=%ld", cores + 1);
+    test_output o = blobs_command(test_tmpdir(), "run", sets);
+    if (o.status != 0)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    char want[128];
+    snprintf(want, sizeof want, "lsgd: note: %ld workers on %ld online core", cores + 1, cores);
+    CU_ASSERT_STRING_EQUAL(o.err, ""); /* stderr is for the line of a failure */
+    CU_ASSERT_EQUAL(strncmp(o.out, want, strlen(want)), 0); /* before the header */
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, " s (start-up "));
+    CU_ASSERT_PTR_NULL(strstr(o.out, "joined")); /* workers `lsgd run` starts say nothing */
+    test_output_free(&o);
+    o = blobs_command(test_tmpdir(), "run", "--set workers=1");
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_PTR_NULL(strstr(o.out, "note:"));
+    test_output_free(&o);
 }
 
 /* Every manifest in the build's plugin directory, as kind/name/version. */

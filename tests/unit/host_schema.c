@@ -104,9 +104,6 @@ LSGD_TEST(host_schema, an_integral_real_taken_as_an_integer_becomes_that_integer
     CU_ASSERT(json_is_real(json_object_get(
         json_object_get(json_object_get(value, "scaling"), "params"), "beta2")));
     json_decref(value);
-    /* a real beyond int64 is no integer lsgd could hold */
-    expect_message(nested, "{\"algorithm\":{\"steps\":1e20}}",
-                   "algorithm.steps: expected an integer, got 1e+20");
     /* a single member (a plugin parameter) is replaced in its object */
     json_t *schema = json_loads("{\"type\":\"integer\"}", 0, NULL);
     json_t *params = json_loads("{\"k\":4.0}", 0, NULL);
@@ -114,6 +111,24 @@ LSGD_TEST(host_schema, an_integral_real_taken_as_an_integer_becomes_that_integer
     CU_ASSERT(json_is_integer(json_object_get(params, "k")));
     json_decref(params);
     json_decref(schema);
+}
+
+/* A real beyond int64 is a number, but no integer lsgd could hold: it is
+ * out of range (the key's own range when the schema gives one), not "not
+ * an integer". */
+LSGD_TEST(host_schema, an_integral_real_beyond_int64_is_out_of_range_naming_key_value_and_range)
+{
+    expect_message(nested, "{\"algorithm\":{\"batch_size\":1e20}}",
+                   "algorithm.batch_size: 1e+20 is out of range; expected an integer from "
+                   "-9223372036854775808 to 9223372036854775807");
+    expect_message(nested, "{\"algorithm\":{\"steps\":-1e19}}",
+                   "algorithm.steps: -1e+19 is below the minimum 1");
+    expect_message("{\"type\":\"object\",\"properties\":{\"workers\":"
+                   "{\"type\":[\"integer\",\"string\"],\"maximum\":1024}}}",
+                   "{\"workers\":1e19}", "workers: 1e+19 is above the maximum 1024");
+    expect_message(nested, "{\"hidden\":[8,9.3e18]}",
+                   "hidden[1]: 9.3e+18 is out of range; expected an integer from "
+                   "-9223372036854775808 to 9223372036854775807");
 }
 
 LSGD_TEST(host_schema, missing_required_key_and_enum_typo_are_named)

@@ -20,6 +20,7 @@
 #include "io/checkpoint.h"
 #include "io/metrics.h"
 #include "io/npy.h"
+#include "util/limits.h"
 
 LSGD_TEST(io, npy_file_loads_in_numpy_with_its_shape_and_values)
 {
@@ -266,6 +267,57 @@ LSGD_TEST(io, lsgd_plot_draws_pngs_from_a_run_and_refuses_a_directory_without_me
     test_output_free(&o);
 }
 
+/* A FIFO as metrics.csv once blocked `lsgd plot` for ever. */
+LSGD_TEST(io, lsgd_plot_of_a_run_whose_metrics_csv_is_a_fifo_exits_2_at_once_naming_it)
+{
+    const char *dir = test_tmpdir();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir fifo_run && mkfifo fifo_run/metrics.csv && "
+             "'%s' plot fifo_run -o plots", dir, test_build_path("bin/lsgd"));
+    test_output o = test_run(cmd, 10);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo_run/metrics.csv: cannot read metrics: it is a "
+                                         "FIFO (named pipe); expected a regular file"));
+    if (o.status != 2)
+        fprintf(stderr, "\n  status %d: %s", o.status, o.err);
+    test_output_free(&o);
+}
+
+LSGD_TEST(io, a_metrics_csv_of_more_rows_than_the_limit_is_refused_naming_the_limit)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("round,wall_s,train_loss\n", f);
+    for (unsigned long long r = 0; r <= LSGD_MAX_METRICS_ROWS; r++)
+        fputs("1\n", f);
+    fclose(f);
+    lsgd_metrics_table t;
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_metrics_read(&t, path, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "metrics.csv: more than 8388608 rows"));
+}
+
+/* A .npy whose header asks for more values than follow it (4·10^12 floats,
+ * 16 bytes), or a directory in its place, is refused before anything is
+ * allocated or read. */
+LSGD_TEST(io, a_npy_file_whose_shape_outgrows_its_bytes_or_a_directory_is_refused)
+{
+    float *back = NULL;
+    size_t n;
+    lsgd_error err;
+    const char *path = test_root_path("tests/data/npy/shape_beyond_bytes.npy");
+    CU_ASSERT_EQUAL(lsgd_npy_read(path, &back, &n, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(back);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the header's shape asks for more float32 values "
+                                               "than the 16 bytes after it hold"));
+    CU_ASSERT_EQUAL(lsgd_npy_read(test_tmpdir(), &back, &n, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "cannot read .npy file: it is a directory"));
+}
+
 /* ---- the progress display: a bar on a terminal, plain lines off one ---- */
 
 /* Logistic regression on blobs with a test split, one worker over shm:
@@ -292,10 +344,12 @@ static const char *write_logreg_run(const char *dir, const char *scaling, const 
 
 /* `sh -c command` in dir with stdin, stdout and stderr on the slave side of
  * a new pseudo-terminal in raw mode (so every \r read back was written by
- * the program, none added by the line discipline).  Returns what the
+ * the program, none added by the line discipline), `columns` wide (0: the
+ * terminal's default, which says no width).  Returns what the
  * terminal received (malloc'd) and the exit status in *status (128+signal
  * when killed at the time limit). */
-static char *run_on_terminal(const char *dir, const char *command, int timeout_s, int *status)
+static char *run_on_terminal(const char *dir, const char *command, int columns, int timeout_s,
+                             int *status)
 {
     int master = posix_openpt(O_RDWR | O_NOCTTY);
     CU_ASSERT_FATAL(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
@@ -307,6 +361,8 @@ static char *run_on_terminal(const char *dir, const char *command, int timeout_s
     CU_ASSERT_FATAL(tcgetattr(slave, &raw) == 0);
     cfmakeraw(&raw);
     CU_ASSERT_FATAL(tcsetattr(slave, TCSANOW, &raw) == 0);
+    struct winsize size = {.ws_row = 24, .ws_col = (unsigned short)columns};
+    CU_ASSERT_FATAL(columns == 0 || ioctl(slave, TIOCSWINSZ, &size) == 0);
     fflush(NULL);
     pid_t pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
@@ -381,7 +437,7 @@ LSGD_TEST(io, progress_auto_on_a_terminal_redraws_one_bar_with_round_loss_accura
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "exec '%s' run '%s'", test_build_path("bin/lsgd"), cfg);
     int status;
-    char *tty = run_on_terminal(dir, cmd, 30, &status);
+    char *tty = run_on_terminal(dir, cmd, 0, 30, &status);
     if (status)
         fprintf(stderr, "\n%s\n", tty);
     CU_ASSERT_EQUAL_FATAL(status, 0);
@@ -400,18 +456,16 @@ LSGD_TEST(io, progress_auto_on_a_terminal_redraws_one_bar_with_round_loss_accura
         CU_ASSERT_NOT_EQUAL_FATAL(*c, '\n');
     /* the last draw: a full bar, round 30/30 with the loss and accuracy of
      * metrics.csv's last row, ETA 00:00, cleared to the end of line, then
-     * one newline and the run summary */
+     * one newline and the run summary (a terminal that gives no width is
+     * taken as 80 columns: no room for the test loss) */
     char loss[64], acc[64], want[256];
     char run_dir[4200];
     snprintf(run_dir, sizeof run_dir, "%s/run", dir);
     last_round_as_shown(run_dir, loss, acc, sizeof loss);
-    snprintf(want, sizeof want, "\r[########################] round 30/30  %s  test ", loss);
+    snprintf(want, sizeof want, "\r[########################] round 30/30  %s  %s  eta 00:00\033[K"
+             "\nlsgd: 30 rounds", loss, acc);
     CU_ASSERT_EQUAL(strncmp(last, want, strlen(want)), 0);
-    const char *end = strstr(last, "  eta 00:00 \033[K\nlsgd: 30 rounds");
-    CU_ASSERT_PTR_NOT_NULL(end);
-    const char *shown_acc = strstr(last, acc);
-    CU_ASSERT(shown_acc != NULL && end != NULL && shown_acc < end);
-    if (!end || strncmp(last, want, strlen(want)) != 0)
+    if (strncmp(last, want, strlen(want)) != 0)
         fprintf(stderr, "\nterminal got: %s\n", tty);
     /* each intermediate draw has an ETA in minutes:seconds */
     CU_ASSERT_PTR_NOT_NULL(strstr(first, "  eta "));
@@ -419,6 +473,74 @@ LSGD_TEST(io, progress_auto_on_a_terminal_redraws_one_bar_with_round_loss_accura
     /* no plain progress lines on a terminal */
     CU_ASSERT_PTR_NULL(strstr(tty, "round 1/30  step"));
     free(tty);
+}
+
+/* The longest line a terminal shows of text: characters between \r or \n,
+ * escape sequences (ESC [ … letter) not counted. */
+static int widest_line(const char *text)
+{
+    int widest = 0, width = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c == '\r' || *c == '\n') {
+            width = 0;
+        } else if (*c == '\033' && c[1] == '[') {
+            for (c += 2; *c && !(*c >= '@' && *c <= '~'); c++)
+                ;
+            if (!*c)
+                break;
+        } else if (((unsigned char)*c & 0xC0) != 0x80 && ++width > widest) { /* UTF-8 starts */
+            widest = width;
+        }
+    }
+    return widest;
+}
+
+/* Draws of the bar ("\r[" … up to the next \r or \n) for rounds of 30
+ * that are not evaluated (eval_every 5) after the first evaluation: how
+ * many, and how many of them show the accuracy. */
+static void draws_between_evaluations(const char *tty, int *draws, int *with_accuracy)
+{
+    *draws = *with_accuracy = 0;
+    for (const char *c = strstr(tty, "\r"); c; c = strstr(c + 1, "\r")) {
+        const char *round = strstr(c, "round ");
+        size_t len = strcspn(c + 1, "\r\n");
+        unsigned r;
+        if (!round || round > c + 1 + len || sscanf(round, "round %u/30", &r) != 1 || r < 6 ||
+            r % 5 == 0)
+            continue;
+        (*draws)++;
+        const char *acc = strstr(c, "acc ");
+        *with_accuracy += acc && acc < c + 1 + len;
+    }
+}
+
+LSGD_TEST(io, bar_and_header_fit_80_and_60_column_terminals_and_keep_the_last_accuracy)
+{
+    const int widths[] = {80, 60};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        const char *dir = test_tmpdir();
+        char *cfg = test_read_file(test_root_path("tests/data/io/slow-rounds.json"), NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        test_write_file(dir, "cfg.json", cfg);
+        free(cfg);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "exec '%s' run cfg.json", test_build_path("bin/lsgd"));
+        int status;
+        char *tty = run_on_terminal(dir, cmd, widths[w], 60, &status);
+        if (status)
+            fprintf(stderr, "\n%s\n", tty);
+        CU_ASSERT_EQUAL_FATAL(status, 0);
+        int widest = widest_line(tty), draws, with_accuracy;
+        if (widest > widths[w])
+            fprintf(stderr, "\n  %d columns: a line of %d:\n%s\n", widths[w], widest, tty);
+        CU_ASSERT(widest <= widths[w]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tty, "lsgd: cfg.json -> run"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(tty, "\r["));
+        draws_between_evaluations(tty, &draws, &with_accuracy);
+        CU_ASSERT(draws >= 5); /* each round takes 0.12 s; the bar redraws every 0.1 s */
+        CU_ASSERT_EQUAL(with_accuracy, draws);
+        free(tty);
+    }
 }
 
 LSGD_TEST(io, progress_auto_off_a_terminal_prints_plain_lines_without_carriage_returns)

@@ -11,6 +11,8 @@
  * worker tells it (the plugin it is loading, that its run finished).  The last tests drive the real `lsgd run` and its real
  * workers on shm: the launcher SIGKILLed (its workers must not train on)
  * and Ctrl-C (one line, a checkpoint that --resume finishes bitwise).
+ * A transport whose manifest names the launchers of its workers
+ * ("started_by", as mpi's does) is not started here: run says which.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 
 #include "harness.h"
 #include "host/launcher.h"
+#include "host_fakes.h"
 #include "transport_peer.h"
 
 static const char fake_worker[] =
@@ -248,8 +251,40 @@ LSGD_TEST(launcher, an_mpi_config_is_sent_to_mpirun_instead)
     json_t *cfg = json_pack("{s:i, s:{s:s}}", "workers", 4, "transport", "plugin", "mpi");
     lsgd_error err;
     CU_ASSERT_EQUAL(lsgd_launch_run(&l, cfg, &err), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'mpi' workers are started by mpirun or srun"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "mpi.json"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "mpirun -n 4 lsgd run cfg.json"));
     json_decref(cfg);
+}
+
+LSGD_TEST(launcher, a_transport_whose_manifest_names_its_launchers_is_not_started_by_lsgd_run)
+{
+    HOST_TMPDIR(dir);
+    char *manifest = test_read_file(test_root_path("tests/data/fake-plugins/started_by_fakerun.json"),
+                                    NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(manifest);
+    char manifest_path[2048];
+    snprintf(manifest_path, sizeof manifest_path, "%s", test_write_file(dir, "fakeext.json", manifest));
+    free(manifest);
+    CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", "fakeext.so",
+                                     "-DFAKE_NAME='\"fakeext\"'"), 0);
+    /* the launcher, from the manifest alone */
+    lsgd_launch l = {.config_path = "cfg.json", .self_exe = "/bin/false"};
+    json_t *cfg = json_pack("{s:i, s:[s], s:{s:s}}", "workers", 3, "plugin_path", dir,
+                            "transport", "plugin", "fakeext");
+    lsgd_error err;
+    CU_ASSERT_EQUAL(lsgd_launch_run(&l, cfg, &err), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "transport.plugin: 'fakeext' workers are started "
+                                               "by fakerun"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, manifest_path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "`fakerun -n 3 lsgd run cfg.json`"));
+    json_decref(cfg);
+    /* and `lsgd run` says so in one line, exit 2, no worker started */
+    const char *config = fake_run_config(dir, "run.json", 2, NULL, "fakeext");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), config);
+    expect_input_error(cmd, "'fakeext' workers are started by fakerun", "\"started_by\" in",
+                       "fakerun -n 2 lsgd run", NULL);
 }
 
 /* ---- the real `lsgd run` with real workers ---- */

@@ -696,6 +696,36 @@ LSGD_TEST(model, mismatches_between_model_and_data_name_the_config_key)
     lsgd_dataset_free(heart);
 }
 
+/* A model's size is a product of sizes from the config and the data: each
+ * is held to its limit in util/limits.h, named by its key, before a byte
+ * of parameters or activations is allocated. */
+LSGD_TEST(model, a_model_beyond_the_parameter_or_activation_limit_is_refused_naming_its_key)
+{
+    lsgd_dataset *blobs = make_set(BLOBS);
+    char wide_json[4200];
+    snprintf(wide_json, sizeof wide_json, "{\"format\":\"libsvm\",\"path\":\"%s\"}",
+             test_root_path("tests/data/wide_nine_classes.svm"));
+    lsgd_dataset *wide = make_set(wide_json);
+    expect_model_refused("{\"type\":\"mlp\",\"hidden\":[30000,30000]}", blobs,
+                         "model.hidden: model mlp would have more parameters than lsgd's limit "
+                         "of 2^28 = 268435456 (fc2.weight alone is 30000 × 30000)");
+    expect_model_refused("{\"type\":\"mlp\",\"hidden\":[200000]}", blobs,
+                         "model.hidden: an mlp over 7 features with these widths needs "
+                         "1024009728 floats of activations for a chunk of 512 rows; lsgd's "
+                         "limit is 2^28 = 268435456");
+    expect_model_refused("{\"type\":\"mlp\",\"hidden\":[67108865]}", blobs,
+                         "model.hidden[0]: 67108865; expected an integer from 1 to 67108864");
+    /* 9 classes × 2^25 features */
+    expect_model_refused("{\"type\":\"softmax\"}", wide,
+                         "data.train: model softmax would have more parameters than lsgd's "
+                         "limit of 2^28 = 268435456 (weight alone is 9 × 33554432)");
+    lsgd_model *fits = make_model("{\"type\":\"mlp\",\"hidden\":[4096,4096]}", blobs);
+    CU_ASSERT_EQUAL(fits->dim, 4096 * 7 + 4096 + 4096 * 4096 + 4096 + 3 * 4096 + 3);
+    lsgd_model_destroy(fits);
+    lsgd_dataset_free(blobs);
+    lsgd_dataset_free(wide);
+}
+
 LSGD_TEST(model, a_batch_with_other_features_than_the_model_is_refused)
 {
     lsgd_dataset *heart = make_set("{\"format\":\"libsvm\",\"path\":\"" HEART_SCALE "\"}");

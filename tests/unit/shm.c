@@ -1,7 +1,8 @@
 /*
  * shm.c — the shared-memory transport, with real processes and real
  * /dev/shm segments: correct rank-ordered means, a dead peer reported by
- * rank within the timeout, no segment left behind, clear refusals.
+ * rank within the timeout, no segment left behind (not even by a rank 0
+ * killed while it waited for its peers), clear refusals.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -126,4 +127,84 @@ LSGD_TEST(shm, a_stale_segment_of_a_crashed_run_with_the_same_id_is_replaced)
     CU_ASSERT_EQUAL(run.status[1], 0);
     CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
     peer_run_free(&run);
+}
+
+/* `lsgd worker` as rank 0 of a world of 2 with run id `id`, SIGKILLed once
+ * its segment exists (it waits for rank 1, who never comes): 1 when the
+ * segment was left behind. */
+static int kill_a_waiting_rank_0(const char *id, const char *dir)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && LSGD_RUN_ID=%s '%s' worker '%s' --rank 0 --world 2"
+             " --set output.dir=%s/killed & p=$!;"
+             " for i in $(seq 200); do [ -e /dev/shm/lsgd-%s ] && break; sleep 0.05; done;"
+             " kill -9 $p; wait $p; [ -e /dev/shm/lsgd-%s ] && echo left",
+             dir, id, test_build_path("bin/lsgd"),
+             test_root_path("tests/data/transports/quadratic-shm.json"), dir, id, id);
+    test_output o = test_run(cmd, 30);
+    int left = strstr(o.out, "left") != NULL;
+    test_output_free(&o);
+    return left;
+}
+
+LSGD_TEST(shm, a_hand_started_rank_killed_while_it_waits_leaves_a_segment_the_next_run_of_its_id_replaces)
+{
+    const char *dir = test_tmpdir(), *id = peer_run_id("shm", "handkilled");
+    CU_ASSERT_FATAL(kill_a_waiting_rank_0(id, dir));
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run '%s' --set run_id=%s --set output.dir=%s/again",
+             dir, test_build_path("bin/lsgd"),
+             test_root_path("tests/data/transports/quadratic-shm.json"), id, dir);
+    test_output o = test_run(cmd, 60);
+    CU_ASSERT_EQUAL(o.status, 0);
+    if (o.status)
+        fprintf(stderr, "\n  %s\n", o.err);
+    CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
+    test_output_free(&o);
+}
+
+/* A run of its own id (2 ranks: open, barrier) in dir: rank 0's stderr
+ * (malloc'd), or NULL when a rank failed. */
+static char *another_run_opens(const char *dir, const char *tag)
+{
+    peer_run run;
+    peer_spawn(&run, "shm", 2, 2, peer_run_id("shm", tag), "{\"timeout_s\": 10}", "open_only",
+               dir, 20);
+    char *err0 = peer_failed_ranks(&run, "shm") == 0 ? strdup(run.err[0]) : NULL;
+    peer_run_free(&run);
+    return err0;
+}
+
+LSGD_TEST(shm, a_segment_whose_rank_0_died_is_removed_when_a_run_of_another_id_opens)
+{
+    const char *dir = test_tmpdir(), *stale = peer_run_id("shm", "stale-other");
+    CU_ASSERT_FATAL(kill_a_waiting_rank_0(stale, dir));
+    CU_ASSERT_EQUAL_FATAL(peer_shm_leftover(stale), 1);
+    char *err0 = another_run_opens(dir, "sweeper");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err0);
+    CU_ASSERT_EQUAL(peer_shm_leftover(stale), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err0, "left behind by a run whose rank 0"));
+    free(err0);
+}
+
+LSGD_TEST(shm, a_segment_whose_rank_0_lives_is_left_alone_by_other_runs)
+{
+    const char *dir = test_tmpdir(), *live = peer_run_id("shm", "live"), *d2 = test_tmpdir();
+    /* rank 0 of a world of 2 waits (its segment named, its pid alive) */
+    int waiting = peer_start("shm", 0, 2, live, "{\"timeout_s\": 5}", "open_only", dir);
+    for (int i = 0; i < 200 && !peer_shm_leftover(live); i++)
+        usleep(20000);
+    CU_ASSERT_EQUAL_FATAL(peer_shm_leftover(live), 1);
+    char *err0 = another_run_opens(d2, "neighbour");
+    CU_ASSERT_PTR_NOT_NULL(err0);
+    CU_ASSERT_EQUAL(peer_shm_leftover(live), 1);
+    free(err0);
+    int late = peer_start("shm", 1, 2, live, "{\"timeout_s\": 5}", "open_only", dir);
+    char *e0, *e1;
+    CU_ASSERT_EQUAL(peer_wait(late, dir, 1, 20, &e1), 0);
+    CU_ASSERT_EQUAL(peer_wait(waiting, dir, 0, 20, &e0), 0);
+    CU_ASSERT_EQUAL(peer_shm_leftover(live), 0);
+    free(e0);
+    free(e1);
 }

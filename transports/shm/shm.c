@@ -5,7 +5,10 @@
  * One segment per run, /dev/shm/lsgd-<run id>, created by rank 0 and
  * unlinked as soon as every rank has mapped it (and again on close, and by
  * the launcher through the cleanup extension), so a crash leaves nothing
- * behind.  Layout:
+ * behind.  A rank 0 killed before its peers came (a hand-started worker)
+ * leaves its segment: the next rank 0 of that run id replaces it, and every
+ * rank 0 removes, when it opens, any lsgd segment whose rank 0 is dead.
+ * Layout:
  *
  *   header   world, run id, pids, the barrier words, each rank's progress
  *            counters (one cache line per rank), the failure note
@@ -31,6 +34,7 @@
  * the deadline (timeout_s) is enforced.  The first rank to fail writes a
  * note that every other rank reports instead of waiting.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -434,8 +438,54 @@ static void map_regions(shm *s)
     s->ring = (float *)((char *)s->header + head);
 }
 
+/* The pid of the rank 0 that made segment `name` (0 when it is not a
+ * finished lsgd segment of this layout, or cannot be read). */
+static pid_t segment_owner(const char *name)
+{
+    int fd = shm_open(name, O_RDONLY | O_NOFOLLOW, 0);
+    if (fd < 0)
+        return 0;
+    pid_t owner = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= sizeof(shm_header)) {
+        shm_header *h = mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            if (atomic_load(&h->magic) == SHM_MAGIC)
+                owner = atomic_load(&h->pid[0]);
+            munmap(h, sizeof *h);
+        }
+    }
+    close(fd);
+    return owner;
+}
+
+/* Segments of other runs whose rank 0 died before unlinking them (killed
+ * while it waited for its peers): removed, one line each. */
+static void remove_stale_segments(const shm *s)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char name[SHM_NAME_MAX];
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "lsgd-", 5) != 0 || len + 2 > sizeof name)
+            continue;
+        name[0] = '/';
+        memcpy(name + 1, e->d_name, len + 1);
+        if (strcmp(name, s->name) == 0) /* this run's own: create_segment decides */
+            continue;
+        pid_t owner = segment_owner(name);
+        if (owner > 0 && pid_dead(owner) && shm_unlink(name) == 0)
+            fprintf(stderr, "shm rank 0: open: removed /dev/shm%s, left behind by a run whose "
+                            "rank 0 (pid %d) died\n", name, (int)owner);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int create_segment(shm *s, lsgd_error *err)
 {
+    remove_stale_segments(s);
     for (int attempt = 0; attempt < 2; attempt++) {
         s->fd = shm_open(s->name, O_CREAT | O_EXCL | O_RDWR, 0600);
         if (s->fd >= 0)
@@ -444,18 +494,7 @@ static int create_segment(shm *s, lsgd_error *err)
             return lsgd_error_set(err, LSGD_ERR_RUNTIME, "shm rank 0: open: cannot create %s: %s",
                                   s->name, strerror(errno));
         /* A leftover of a run with this id: reuse the name only if its rank 0 is gone. */
-        int fd = shm_open(s->name, O_RDWR, 0600);
-        pid_t owner = 0;
-        struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(shm_header)) {
-            shm_header *old = mmap(NULL, sizeof *old, PROT_READ, MAP_SHARED, fd, 0);
-            if (old != MAP_FAILED) {
-                owner = atomic_load(&old->pid[0]);
-                munmap(old, sizeof *old);
-            }
-        }
-        if (fd >= 0)
-            close(fd);
+        pid_t owner = segment_owner(s->name);
         if (owner > 0 && !pid_dead(owner))
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "shm rank 0: open: run id '%s' is already in use by a live run "

@@ -26,7 +26,14 @@
  * with the plugin's name.
  *
  * Loading runs the library's constructors and lsgd_plugin_entry: they must
- * not crash, block or exit.  `lsgd plugins check` and `lsgd run` (before
+ * not crash, block or exit.  The host MAY load one library several times
+ * in one process (once per instance: scaling and outer) and in several
+ * processes (the check, each worker), and unloads it with dlclose after
+ * its last instance; lsgd_plugin_entry MUST return the same descriptor
+ * every time, in static storage, with no other effect.  What an instance
+ * needs is made by its kind's create/open, not by constructors.  The call
+ * order and the MUST/MAY rules of every op are in lsgd/scaling.h and
+ * lsgd/transport.h.  `lsgd plugins check` and `lsgd run` (before
  * it starts workers) load each plugin in a child process, so one that does
  * is reported with the signal or exit status, its name and its .so, rather
  * than taking lsgd down or passing for success; a worker that dies loading
@@ -59,7 +66,9 @@ enum lsgd_plugin_kind {
  * Validated parameters.  The host has already filled defaults, rejected
  * unknown keys and enforced the manifest's types and ranges, so a plugin
  * just reads what its manifest declares.  Reading a key the manifest does
- * not declare returns 0 / NULL.
+ * not declare returns 0 / NULL.  The table and the strings it returns are
+ * valid during the op that received it (create, open) only: copy what you
+ * keep.
  */
 typedef struct lsgd_params {
     size_t struct_size;
@@ -93,11 +102,35 @@ typedef struct lsgd_plugin {
     const char *name;     /* must equal the manifest's "name" */
     const char *version;  /* must equal the manifest's "version" */
     const void *ops;      /* const lsgd_scaling_ops * or const lsgd_transport_ops * */
-    /* Optional capabilities by name; NULL (or a NULL function) when absent. */
+    /* Optional capabilities by name; NULL (or a NULL function) when absent.
+     * MAY be called at any time while the library is loaded, from any
+     * thread; MUST return NULL for a name it does not know.  What it
+     * returns stays valid until the library is unloaded. */
     const void *(*get_extension)(const char *name);
 } lsgd_plugin;
 
 typedef const lsgd_plugin *(*lsgd_plugin_entry_fn)(void);
+
+/*
+ * Growing a table at the end.  Every table lsgd passes across the ABI
+ * (the descriptor, lsgd_scaling_ops, lsgd_transport_ops, lsgd_params,
+ * lsgd_scaling_ctx, lsgd_transport_info) begins with struct_size, the
+ * sizeof the table had where it was built.  A field lies in the table when
+ * struct_size reaches its end, LSGD_FIELD_END(type, field); an op is
+ * present when, in addition, its pointer is not NULL:
+ *
+ *     if (LSGD_HAS_OP(ops, lsgd_scaling_ops, range))
+ *         ops->range(self, state, clock, &lo, &hi);
+ *
+ * The host tests every optional op this way and nothing else, so a table
+ * built against an older header, whose struct_size stops before a field
+ * added since, is a table without that op; the pointer past struct_size
+ * is never read.  Plugins may use it on the host's tables the same way.
+ */
+#define LSGD_FIELD_END(type, field) (offsetof(type, field) + sizeof(((const type *)0)->field))
+
+#define LSGD_HAS_OP(ops, type, field) \
+    ((ops)->struct_size >= LSGD_FIELD_END(type, field) && (ops)->field != NULL)
 
 /*
  * The descriptor and the entry point of a plugin, written once at the end

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/worker.h"
 #include "host/config.h"
+#include "host/launcher.h"
 #include "host/suggest.h"
 
 /* Where a worker started by `lsgd run` says why it failed: the launcher's
@@ -108,6 +110,8 @@ static int parse_one(cli_args *a, int argc, char **argv, int *i, unsigned allowe
     }
     if ((allowed & CLI_RESUME) && strcmp(arg, "--resume") == 0)
         return a->resume = 1, 0;
+    if ((allowed & CLI_FORCE) && strcmp(arg, "--force") == 0)
+        return a->force = 1, 0;
     if ((allowed & CLI_PRINT) && strcmp(arg, "--print") == 0)
         return a->print = 1, 0;
     if ((allowed & CLI_JSON) && strcmp(arg, "--json") == 0)
@@ -147,6 +151,10 @@ int cli_parse(cli_args *a, int argc, char **argv, unsigned allowed, size_t posit
     }
     if (a->n_positional < positionals)
         return cli_fail(LSGD_ERR_INPUT, "missing argument; usage: %s", usage);
+    if (a->resume && a->force)
+        return cli_fail(LSGD_ERR_INPUT,
+                        "--resume continues the run in output.dir and --force replaces it; "
+                        "give one of them");
     return 0;
 }
 
@@ -156,12 +164,26 @@ void cli_args_free(cli_args *a)
     a->sets = NULL;
 }
 
+/* A note is said once per run: not by the workers `lsgd run` starts (it
+ * said it), nor by ranks above 0 under mpirun/srun (one terminal). */
+static int says_notes(void)
+{
+    int rank, world;
+    if (getenv("LSGD_REPORT_FD"))
+        return 0;
+    return !lsgd_launch_rank_from_env(&rank, &world) || rank == 0;
+}
+
 int cli_load_config(json_t **cfg, const cli_args *a)
 {
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (lsgd_config_load(cfg, a->positional[0], a->sets, a->n_sets, &err))
+    char notes[2048];
+    if (lsgd_config_load_noting(cfg, a->positional[0], a->sets, a->n_sets, notes, sizeof notes,
+                                &err))
         return cli_report(&err);
+    for (char *line = strtok(notes, "\n"); line && says_notes(); line = strtok(NULL, "\n"))
+        fprintf(stderr, "lsgd: note: %s\n", line);
     return 0;
 }
 
@@ -193,7 +215,30 @@ static int valid_run_id(const char *id)
     return ok;
 }
 
-int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume)
+void cli_mark_start(void)
+{
+    struct timespec now;
+    char text[64];
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    snprintf(text, sizeof text, "%.6f", (double)now.tv_sec + (double)now.tv_nsec * 1e-9);
+    setenv("LSGD_STARTED", text, 0); /* the first process of the run keeps its time */
+}
+
+/* cli_mark_start's time, 0 when missing or not a time of this boot. */
+static double started_at(void)
+{
+    const char *text = getenv("LSGD_STARTED");
+    char *end;
+    double t = text ? strtod(text, &end) : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!text || *end || !(t > 0) || t > (double)now.tv_sec + 1)
+        return 0;
+    return t;
+}
+
+int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume,
+                   int force, int announce)
 {
     if (world < 1 || rank < 0 || rank >= world)
         return cli_fail(LSGD_ERR_INPUT, "worker: rank %d is outside world %d (need 0 <= rank < world)",
@@ -221,7 +266,8 @@ int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, in
         lsgd_config_run_id(run_id, sizeof run_id, cfg, job_salt(salt, sizeof salt));
     }
     lsgd_worker_args args = {.rank = rank, .world = world, .run_id = run_id, .resume = resume,
-                             .config_path = config_path};
+                             .force = force, .config_path = config_path,
+                             .started = started_at(), .announce = announce};
     lsgd_error err;
     lsgd_error_clear(&err);
     int rc = lsgd_worker_run(cfg, &args, &err);

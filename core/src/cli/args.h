@@ -18,7 +18,8 @@ enum cli_option {
     CLI_PRINT = 1 << 3,  /* --print */
     CLI_JSON = 1 << 4,   /* --json */
     CLI_CONFIG = 1 << 5, /* --config CONFIG */
-    CLI_NO_DATA = 1 << 6 /* --no-data */
+    CLI_NO_DATA = 1 << 6, /* --no-data */
+    CLI_FORCE = 1 << 7    /* --force */
 };
 
 typedef struct cli_args {
@@ -26,7 +27,7 @@ typedef struct cli_args {
     size_t n_positional;
     const char **sets;         /* [n_sets] "KEY=VALUE" */
     size_t n_sets;
-    int resume, print, json, no_data;
+    int resume, force, print, json, no_data;
     int rank, world;           /* -1 when not given */
     const char *config;        /* --config */
 } cli_args;
@@ -46,8 +47,15 @@ int cli_report(const lsgd_error *err);
 int cli_load_config(json_t **cfg, const cli_args *a);
 
 /* Run this process as worker rank of world: agree with cfg.workers, pick
- * the run id, call the engine (config_path is for the run header).
- * Returns the exit status. */
-int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume);
+ * the run id, call the engine (config_path is for the run header; resume
+ * and force as given on the command line; with announce a rank above 0
+ * says when it joins and finishes).  Returns the exit status. */
+int cli_run_worker(json_t *cfg, const char *config_path, int rank, int world, int resume,
+                   int force, int announce);
+
+/* Note the time this process started in LSGD_STARTED, unless a process
+ * of the same run (the `lsgd run` that started this worker) already did:
+ * the run's start-up is counted from it. */
+void cli_mark_start(void);
 
 #endif

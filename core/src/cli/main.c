@@ -18,17 +18,25 @@ static const char usage_text[] =
     "Local SGD with runtime scaling and transport plugins.\n"
     "\n"
     "commands:\n"
-    "  run CONFIG [--set KEY=VALUE]... [--resume]\n"
+    "  run CONFIG [--set KEY=VALUE]... [--resume | --force]\n"
     "      train: start config.workers worker processes (or, under mpirun/srun,\n"
-    "      be one of them); KEY is a dotted config path, VALUE is JSON or text\n"
-    "  worker CONFIG --rank R --world N [--set KEY=VALUE]... [--resume]\n"
+    "      be one of them); KEY is a dotted config path, VALUE is JSON or text;\n"
+    "      --set SECTION.plugin=NAME drops the file's SECTION.params (a note\n"
+    "      says so), other --set keep theirs\n"
+    "      --resume continues the run in output.dir from its checkpoints,\n"
+    "      --force replaces the run there (without either, a run there is kept\n"
+    "      and this one refused)\n"
+    "  worker CONFIG --rank R --world N [--set KEY=VALUE]... [--resume | --force]\n"
     "      run one worker by hand (rank/world may also come from LSGD_RANK and\n"
     "      LSGD_WORLD; the run id from LSGD_RUN_ID, config run_id, or a hash\n"
-    "      of the config)\n"
+    "      of the config); a rank above 0 says when it joins and is done\n"
     "  validate CONFIG [--set KEY=VALUE]... [--print] [--no-data]\n"
-    "      check a config, its plugins' parameters, its data files and the\n"
-    "      model built on them; --no-data skips the data and the model,\n"
-    "      --print shows the config with every default filled in\n"
+    "      every check run makes before training: the config, its plugins\n"
+    "      (loaded), their parameters and needs, its data files, the shards,\n"
+    "      the model built on them, files named by plugin parameters;\n"
+    "      --no-data skips what needs this machine's files (data, model,\n"
+    "      shards, key files), --print shows the config with every default\n"
+    "      filled in\n"
     "  plugins list [--json] [--config CONFIG]\n"
     "      every plugin found: config plugin_path, LSGD_PLUGIN_PATH, built-in\n"
     "  plugins show NAME\n"
@@ -51,6 +59,7 @@ static int version(void)
 
 int main(int argc, char **argv)
 {
+    cli_mark_start();
     /* OpenBLAS picks its kernel when it is loaded: set the environment,
      * then start again so that it sees it. */
     if (lsgd_blas_prepare_env() == 1) {

@@ -1,87 +1,92 @@
 /*
- * run.c — `lsgd run CONFIG [--set k=v]… [--resume]`: load and check the
- * config, make sure every plugin it names loads, then either be one worker
- * (under mpirun/srun or with LSGD_RANK/LSGD_WORLD) or, after loading the
- * data and building the model once here, start them all.  Checking here
- * first makes a broken plugin or a bad data file one message, not one per
- * worker, and leaves no output directory behind.
+ * run.c — `lsgd run CONFIG [--set k=v]… [--resume | --force]`: load and
+ * check the config, make every check a worker makes before training (the
+ * one function `lsgd validate` calls: plugins loaded, their needs, data,
+ * shards, model), then either be one worker (under mpirun/srun or with
+ * LSGD_RANK/LSGD_WORLD; the data is then each worker's to load) or claim
+ * the output directory (io/run_dir.h: locked for the whole run, its
+ * previous run kept unless --resume or --force) and start them all.
+ * Checking here first makes a broken plugin or a bad data file one
+ * message, not one per worker, and leaves no output directory behind.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
-#include "host/probe.h"
+#include "io/run_dir.h"
 
-static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume]";
+static const char usage[] = "lsgd run CONFIG [--set KEY=VALUE]... [--resume | --force]";
 
-/* dlopen each plugin of the config once, in a child process (a plugin that
- * crashes or exits while loading is reported, not fatal), and check it
- * against its manifest.  Whether the model offers "hvp" is the worker's to
- * check. */
-static int preflight_plugin(const lsgd_registry *reg, const json_t *cfg, const char *section,
-                            int kind, lsgd_error *err)
+/* Workers started here beyond the cores online take turns on them: said
+ * on stdout before the run's header (it is not an error; stderr keeps the
+ * one line of a failure). */
+static void note_shared_cores(int workers)
 {
-    const char *name = lsgd_config_string(cfg, section, NULL);
-    if (!name)
-        return LSGD_OK;
-    static const char *const provides[] = {"hvp", "rng", NULL};
-    const lsgd_manifest *m;
-    int rc = lsgd_registry_resolve(&m, reg, kind, name, section, err);
-    return rc ? rc : lsgd_plugin_probe_load(m, provides, err);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && workers > cores) {
+        printf("lsgd: note: %d workers on %ld online core%s: they share the cores, so each "
+               "round takes longer than with a core per worker\n",
+               workers, cores, cores == 1 ? "" : "s");
+        fflush(stdout);
+    }
 }
 
-static int preflight(const json_t *cfg, lsgd_error *err)
+/* Start the workers in a claimed output directory, the lock held (and
+ * inherited by them) until all have ended. */
+static int launch(const json_t *cfg, const cli_args *a, lsgd_error *err)
 {
-    lsgd_registry reg;
-    int rc = lsgd_registry_discover(&reg, cfg, err);
-    if (rc)
-        return rc;
-    rc = preflight_plugin(&reg, cfg, "scaling.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "outer.plugin", LSGD_KIND_SCALING, err);
-    if (!rc)
-        rc = preflight_plugin(&reg, cfg, "transport.plugin", LSGD_KIND_TRANSPORT, err);
-    lsgd_registry_free(&reg);
+    const char *dir = lsgd_config_string(cfg, "output.dir", "runs/run");
+    int mode = a->resume ? LSGD_RUN_DIR_RESUME : a->force ? LSGD_RUN_DIR_FORCE : LSGD_RUN_DIR_NEW;
+    lsgd_run_dir claimed;
+    if (lsgd_run_dir_claim(&claimed, dir, mode, 1, err))
+        return err->code;
+    if (claimed.finished) {
+        lsgd_run_dir_release(&claimed);
+        printf("lsgd: the run in %s has finished (%s/model.npy); nothing to resume\n", dir, dir);
+        return LSGD_OK;
+    }
+    char self[PATH_MAX];
+    if (!realpath("/proc/self/exe", self))
+        snprintf(self, sizeof self, "/proc/self/exe");
+    lsgd_launch launch = {.config_path = a->positional[0],
+                          .sets = a->sets,
+                          .n_sets = a->n_sets,
+                          .resume = a->resume,
+                          .self_exe = self};
+    int rc = lsgd_launch_run(&launch, cfg, err);
+    lsgd_run_dir_release(&claimed);
+    if (rc && err->code == LSGD_OK)
+        err->code = rc;
     return rc;
 }
 
 int lsgd_cli_run(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME, 1, usage);
+    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_FORCE, 1, usage);
     json_t *cfg = NULL;
     if (!rc)
         rc = cli_load_config(&cfg, &a);
     lsgd_error err;
     lsgd_error_clear(&err);
-    if (!rc && preflight(cfg, &err))
+    /* one of several processes under mpirun/srun: each loads its own data */
+    int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
+    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1),
+                                     !one_of_many, &err)) {
         rc = cli_report(&err);
-    int rank, world;
-    if (!rc && lsgd_launch_rank_from_env(&rank, &world)) {
-        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume);
-    } else if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_config_number(cfg, "workers", 1), 1,
-                                            &err)) {
-        rc = cli_report(&err);
+    } else if (one_of_many) {
+        rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force, 0);
     } else if (!rc) {
-        char self[PATH_MAX];
-        if (!realpath("/proc/self/exe", self))
-            snprintf(self, sizeof self, "/proc/self/exe");
-        lsgd_launch launch = {.config_path = a.positional[0],
-                              .sets = a.sets,
-                              .n_sets = a.n_sets,
-                              .resume = a.resume,
-                              .self_exe = self};
-        rc = lsgd_launch_run(&launch, cfg, &err);
-        if (rc) {
-            if (err.code == LSGD_OK)
-                err.code = rc;
-            rc = err.message[0] ? cli_report(&err) : rc;
-        }
+        note_shared_cores((int)lsgd_config_number(cfg, "workers", 1));
+        if (launch(cfg, &a, &err))
+            rc = err.message[0] ? cli_report(&err) : err.code;
     }
     json_decref(cfg);
     cli_args_free(&a);

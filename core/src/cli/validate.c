@@ -1,10 +1,11 @@
 /*
  * validate.c — `lsgd validate CONFIG [--set k=v]… [--print] [--no-data]`:
- * everything `lsgd run` checks before starting workers that needs no
- * dlopen: schema, cross-field rules, plugin names and parameters, and
- * (unless --no-data) the data files, loaded as a run loads them, with the
- * model built on them.  --print shows the config as the engine will read
- * it, every default filled in.
+ * everything `lsgd run` checks before training, by the same function
+ * (lsgd_worker_preflight): schema, cross-field rules, plugin names,
+ * parameters, libraries and needs, and (unless --no-data) the data files,
+ * loaded as a run loads them, the shards, the model built on them and the
+ * plugins opened on it, files named by plugin parameters.  --print shows
+ * the config as the engine will read it, every default filled in.
  */
 #include <stdio.h>
 

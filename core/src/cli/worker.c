@@ -1,9 +1,13 @@
 /*
  * worker.c — `lsgd worker CONFIG --rank R --world N [--set k=v]…
- * [--resume]`: be one worker of a run.  The launcher starts these; a user
+ * [--resume | --force]`: be one worker of a run.  The launcher starts these; a user
  * can too, one per terminal or host (rank and world may also come from
  * LSGD_RANK/LSGD_WORLD or mpirun/srun).  Every worker of one config
  * computes the same run id unless LSGD_RUN_ID or config run_id says it.
+ *
+ * Started by hand, a rank above 0 says on stdout when it joins the run
+ * (rank, world, run id, transport) and when it is done (rounds, time,
+ * start-up); rank 0 prints the run's header and summary as always.
  *
  * Started by `lsgd run` (LSGD_REPORT_FD set), the worker may outlive the
  * reader of its error-line pipe: a killed launcher makes it stop (SIGTERM,
@@ -18,14 +22,14 @@
 #include "host/launcher.h"
 
 static const char usage[] =
-    "lsgd worker CONFIG --rank R --world N [--set KEY=VALUE]... [--resume]";
+    "lsgd worker CONFIG --rank R --world N [--set KEY=VALUE]... [--resume | --force]";
 
 int lsgd_cli_worker(int argc, char **argv)
 {
     if (getenv("LSGD_REPORT_FD"))
         signal(SIGPIPE, SIG_IGN);
     cli_args a;
-    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_RANK, 1, usage);
+    int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_FORCE | CLI_RANK, 1, usage);
     if (!rc && (a.rank < 0) != (a.world < 0))
         rc = cli_fail(LSGD_ERR_INPUT, "worker: give both --rank and --world; usage: %s", usage);
     if (!rc && a.rank < 0 && !lsgd_launch_rank_from_env(&a.rank, &a.world))
@@ -40,7 +44,8 @@ int lsgd_cli_worker(int argc, char **argv)
         rc = cli_load_config(&cfg, &a);
     lsgd_launch_worker_started(); /* tell `lsgd run` which plugin is loading */
     if (!rc)
-        rc = cli_run_worker(cfg, a.positional[0], a.rank, a.world, a.resume);
+        rc = cli_run_worker(cfg, a.positional[0], a.rank, a.world, a.resume, a.force,
+                            !getenv("LSGD_REPORT_FD")); /* by hand, not by `lsgd run` */
     if (!rc)
         lsgd_launch_worker_finished();
     json_decref(cfg);

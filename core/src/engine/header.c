@@ -4,7 +4,8 @@
  *   stdout      a short header: config file, output directory and run id,
  *               model and parameter count, workers × transport, OpenBLAS
  *               kernel; algorithm, schedule, scaling, outer optimizer; data
- *               sizes and how the partition dealt them
+ *               sizes and how the partition dealt them.  On a terminal each
+ *               line is cut at its "; " to fit the width.
  *   run.json    the same for tools: lsgd version, kernel, run id, start
  *               time, and the config as the engine reads it (every default
  *               filled), so a run can be repeated
@@ -106,14 +107,20 @@ static void schedule_text(char *out, size_t cap, const lsgd_run *run)
              rounds == 1 ? "" : "s");
 }
 
+/* Three lines, each fitted to the terminal's width when stdout is one
+ * (cut at "; " into shorter lines). */
 static void print_header(const lsgd_run *run, const char *config_path, const char *shards)
 {
     const json_t *cfg = run->cfg;
     const char *kernel = lsgd_blas_core_in_use();
-    printf("lsgd: %s -> %s (run id %s); model %s, %zu parameters; %d worker%s x %s; OpenBLAS %s\n",
-           config_path ? config_path : "(config)", run->set.out_dir, run->run_id,
-           run->model->ops->type, run->dim, run->world, run->world == 1 ? "" : "s",
-           lsgd_config_string(cfg, "transport.plugin", "shm"), kernel ? kernel : "unknown");
+    int columns = lsgd_terminal_columns(stdout);
+    char line[8192];
+    snprintf(line, sizeof line, "%s -> %s; run id %s; model %s, %zu parameters; %d worker%s x %s; "
+             "OpenBLAS %s",
+             config_path ? config_path : "(config)", run->set.out_dir, run->run_id,
+             run->model->ops->type, run->dim, run->world, run->world == 1 ? "" : "s",
+             lsgd_config_string(cfg, "transport.plugin", "shm"), kernel ? kernel : "unknown");
+    lsgd_print_fitted(stdout, line, columns);
     char schedule[160], outer[160] = "", lr[96];
     schedule_text(schedule, sizeof schedule, run);
     const char *lr_type = lsgd_config_string(cfg, "algorithm.lr_schedule.type", "constant");
@@ -122,18 +129,20 @@ static void print_header(const lsgd_run *run, const char *config_path, const cha
              strcmp(lr_type, "constant") ? ")" : "");
     if (run->set.has_outer)
         snprintf(outer, sizeof outer, "; outer %s lr %g", run->outer.name, run->set.outer_lr);
-    printf("lsgd: %s, %llu steps, batch %zu, %s; %s; scaling %s (refresh %s, state %s)%s\n",
-           lsgd_config_string(cfg, "algorithm.type", "local_sgd"),
-           (unsigned long long)run->set.steps, run->set.batch_size, lr, schedule,
-           run->scaling.name,
-           lsgd_config_string(cfg, "scaling.refresh", "local"),
-           lsgd_config_string(cfg, "scaling.state", "local"), outer);
+    snprintf(line, sizeof line, "%s, %llu steps, batch %zu, %s; %s; scaling %s (refresh %s, "
+             "state %s)%s",
+             lsgd_config_string(cfg, "algorithm.type", "local_sgd"),
+             (unsigned long long)run->set.steps, run->set.batch_size, lr, schedule,
+             run->scaling.name, lsgd_config_string(cfg, "scaling.refresh", "local"),
+             lsgd_config_string(cfg, "scaling.state", "local"), outer);
+    lsgd_print_fitted(stdout, line, columns);
     if (run->train) {
-        printf("lsgd: data %zu x %zu train (%s)", run->train->n, run->train->d,
-               run->train->source ? run->train->source : "?");
+        char test[64] = "";
         if (run->test)
-            printf(", %zu test", run->test->n);
-        printf("; %s\n", shards);
+            snprintf(test, sizeof test, ", %zu test", run->test->n);
+        snprintf(line, sizeof line, "data %zu x %zu train (%s)%s; %s", run->train->n,
+                 run->train->d, run->train->source ? run->train->source : "?", test, shards);
+        lsgd_print_fitted(stdout, line, columns);
     }
     fflush(stdout);
 }

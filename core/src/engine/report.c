@@ -27,6 +27,8 @@ void lsgd_report_pack(lsgd_run *run, float *slots)
     if (run->outbox.round)
         memcpy(slots + (size_t)run->rank * REPORT_FIELDS, run->outbox.values,
                sizeof run->outbox.values);
+    if (run->rank == 0)
+        slots[REPORT_CHECKPOINT_DUE] = lsgd_snapshot_clock_says(run);
     run->outbox.round = 0;
 }
 
@@ -87,6 +89,8 @@ static void fill_row(lsgd_run *run, lsgd_metrics_row *row, const float *slots)
 
 int lsgd_report_unpack(lsgd_run *run, const float *slots, lsgd_error *err)
 {
+    if (slots[REPORT_CHECKPOINT_DUE] != 0)
+        run->checkpoint_due = 1;
     if (!run->in_flight.round)
         return LSGD_OK;
     if (run->rank == 0) {
@@ -206,8 +210,7 @@ int lsgd_report_flush(lsgd_run *run, lsgd_error *err)
     return rc;
 }
 
-/* ŵ on the pooled training set (rank 0) and ŵ_m on this worker's shard. */
-int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
+int lsgd_report_check_margins(const lsgd_run *run, lsgd_error *err)
 {
     if (!run->set.want_max_margin)
         return LSGD_OK;
@@ -216,11 +219,21 @@ int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
                               "metrics.max_margin: needs a binary classification training "
                               "set and a linear model (model.type logreg)");
     const char *type = run->model->ops->type;
-    size_t d = run->train->d;
-    if (strcmp(type, "logreg") != 0 || run->dim < d)
+    if (strcmp(type, "logreg") != 0 || run->dim < run->train->d)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "metrics.max_margin: model.type is '%s'; expected 'logreg' "
                               "(the max-margin direction is a linear separator)", type);
+    return LSGD_OK;
+}
+
+/* ŵ on the pooled training set (rank 0) and ŵ_m on this worker's shard. */
+int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->set.want_max_margin)
+        return LSGD_OK;
+    if (lsgd_report_check_margins(run, err))
+        return err->code;
+    size_t d = run->train->d;
     run->margin_len = d;
     run->margin_w = calloc(d, sizeof *run->margin_w);
     run->margin_local = calloc(d, sizeof *run->margin_local);

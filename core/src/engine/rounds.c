@@ -37,11 +37,13 @@ static void checkpoint_hint(const lsgd_run *run, char *out, size_t n)
     if (run->checkpoint_round)
         snprintf(out, n, "last good checkpoint: %s (round %llu)", path,
                  (unsigned long long)run->checkpoint_round);
-    else if (run->set.checkpoint_every == 0)
-        snprintf(out, n, "no checkpoint (output.checkpoint_every is 0)");
+    else if (run->set.checkpoint_every == 0 && run->set.checkpoint_seconds == 0)
+        snprintf(out, n, "no checkpoint (output.checkpoint_every and "
+                 "output.checkpoint_seconds are 0)");
     else
-        snprintf(out, n, "no checkpoint written yet (output.checkpoint_every is %llu)",
-                 (unsigned long long)run->set.checkpoint_every);
+        snprintf(out, n, "no checkpoint written yet (output.checkpoint_every %llu, "
+                 "output.checkpoint_seconds %g)", (unsigned long long)run->set.checkpoint_every,
+                 run->set.checkpoint_seconds);
 }
 
 static int interrupted(lsgd_run *run, lsgd_error *err)
@@ -402,7 +404,7 @@ static int communicate_overlap(lsgd_run *run, lsgd_error *err)
 
 static int run_round(lsgd_run *run, lsgd_error *err)
 {
-    uint64_t end = run->schedule.times[run->round + 1];
+    uint64_t end = lsgd_schedule_time(&run->schedule, run->round + 1);
     double t0 = lsgd_now(), comm0 = run->round_comm_s;
     if (run->set.algorithm == LSGD_ALG_LOCAL_GD && run->set.gd_regularized) {
         if (regularized_solve(run, err))
@@ -433,8 +435,7 @@ static int run_round(lsgd_run *run, lsgd_error *err)
     const float *consensus = run->set.algorithm == LSGD_ALG_OVERLAP ? run->anchor : run->x;
     if (lsgd_report_close_round(run, consensus, err))
         return err->code;
-    if (run->set.checkpoint_every && run->round % run->set.checkpoint_every == 0 &&
-        run->round < run->schedule.rounds) {
+    if (lsgd_snapshot_due(run)) {
         if (run->set.algorithm == LSGD_ALG_OVERLAP && overlap_settle(run, err))
             return err->code;
         if (lsgd_snapshot_save(run, err))

@@ -33,6 +33,7 @@
 #include "host/transport_host.h"
 #include "io/metrics.h"
 #include "io/progress.h"
+#include "io/run_dir.h"
 #include "lsgd/errors.h"
 #include "models/model.h"
 #include "util/rng.h"
@@ -70,6 +71,7 @@ typedef struct lsgd_settings {
     int has_outer;
     double outer_lr;
     uint64_t eval_every, checkpoint_every;
+    double checkpoint_seconds; /* 0: by rounds only */
     int want_drift, want_max_margin, want_objective;
     const char *progress;
     char out_dir[4096];
@@ -85,6 +87,7 @@ enum lsgd_report_field {
     REPORT_TEST_LOSS_SUM, REPORT_TEST_CORRECT, REPORT_TEST_COUNT,
     REPORT_OBJECTIVE_SUM, REPORT_OBJECTIVE_COUNT,
     REPORT_LOCAL_MARGIN,
+    REPORT_CHECKPOINT_DUE, /* rank 0's clock says: checkpoint at the end of this round */
     REPORT_FIELDS
 };
 
@@ -167,11 +170,16 @@ typedef struct lsgd_run {
     double *local_margins; /* [world] rank 0's last per-worker cosines */
 
     /* outputs (rank 0) */
+    lsgd_run_dir dir;      /* output.dir, claimed by rank 0 unless its launcher did */
+    int has_dir;
+    int finished_before;   /* --resume of a run that had finished: nothing to do */
     lsgd_metrics metrics;
     int has_metrics;
     lsgd_progress progress;
     double last_test_loss, last_test_accuracy, last_objective;
     uint64_t checkpoint_round; /* last checkpoint written or resumed from (0: none) */
+    double checkpoint_clock;   /* lsgd_now() at the start or the last checkpoint */
+    int checkpoint_due;        /* rank 0's clock said so in an average of this round */
     long metrics_resume_jsonl, metrics_resume_csv; /* rank 0: metrics bytes to keep */
 } lsgd_run;
 
@@ -179,6 +187,9 @@ typedef struct lsgd_run {
 extern volatile sig_atomic_t lsgd_interrupted;
 
 /* settings.c */
+/* cfg without output.* and run_id as canonical JSON text (sorted keys,
+ * compact; malloc'd): what a checkpoint keeps of the config that wrote it. */
+char *lsgd_settings_config_text(const json_t *cfg);
 int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err);
 int lsgd_settings_check(const lsgd_settings *s, const lsgd_schedule *schedule,
                         const json_t *cfg, lsgd_error *err);
@@ -194,6 +205,8 @@ void lsgd_report_pack(lsgd_run *run, float *slots);
 int lsgd_report_unpack(lsgd_run *run, const float *slots, lsgd_error *err);
 int lsgd_report_close_round(lsgd_run *run, const float *model, lsgd_error *err);
 int lsgd_report_flush(lsgd_run *run, lsgd_error *err);
+/* metrics.max_margin asked of data and a model that have one. */
+int lsgd_report_check_margins(const lsgd_run *run, lsgd_error *err);
 int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err);
 
 /* header.c: rank 0 prints the run header and writes run.json and
@@ -201,6 +214,13 @@ int lsgd_report_prepare_margins(lsgd_run *run, lsgd_error *err);
 int lsgd_run_header(lsgd_run *run, const char *config_path, int resume, lsgd_error *err);
 
 /* snapshot.c */
+/* Whether a checkpoint is due at the end of the round just completed:
+ * every output.checkpoint_every rounds, or when rank 0's clock said so
+ * (the same answer on every rank). */
+int lsgd_snapshot_due(const lsgd_run *run);
+/* Rank 0: 1 when output.checkpoint_seconds have passed since the last
+ * checkpoint (it rides to every rank in the next average), else 0. */
+float lsgd_snapshot_clock_says(const lsgd_run *run);
 int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err);
 int lsgd_snapshot_restore(lsgd_run *run, lsgd_error *err);
 /* "<dir>/checkpoint/rank-<r>.ckpt" */

@@ -1,35 +1,21 @@
 /*
  * schedule.c — communication times (constant, increasing, one-shot, every
  * step) and step sizes (constant, inverse, step, cosine, warm-up), as
- * docs/algorithms.md §2 defines them.  Times are exact integers: the increasing
- * schedule uses ⌊T·r(r+1)/(R(R+1))⌋ so t_R is exactly T.
+ * docs/algorithms.md §2 defines them.  Times are exact integers, computed
+ * when asked in O(1) (no table of R entries): the increasing schedule uses
+ * ⌊T·r(r+1)/(R(R+1))⌋ so t_R is exactly T.
  */
 #include "engine/schedule.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-static int schedule_alloc(lsgd_schedule *s, int type, uint64_t steps, size_t rounds,
-                          lsgd_error *err)
+static void schedule_init(lsgd_schedule *s, int type, uint64_t steps, size_t rounds)
 {
     memset(s, 0, sizeof *s);
     s->type = type;
     s->steps = steps;
     s->rounds = rounds;
-    s->times = calloc(rounds + 1, sizeof *s->times);
-    if (!s->times)
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory for %zu rounds", rounds);
-    return LSGD_OK;
-}
-
-/* Every round gets at least one step: t_r ≥ t_{r−1} + 1, and t_R = T. */
-static void schedule_close(lsgd_schedule *s)
-{
-    for (size_t r = 1; r < s->rounds; r++)
-        if (s->times[r] <= s->times[r - 1])
-            s->times[r] = s->times[r - 1] + 1;
-    s->times[s->rounds] = s->steps;
 }
 
 int lsgd_schedule_constant(lsgd_schedule *s, uint64_t steps, uint64_t period, lsgd_error *err)
@@ -38,11 +24,8 @@ int lsgd_schedule_constant(lsgd_schedule *s, uint64_t steps, uint64_t period, ls
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "schedule.period: %llu; expected a period of at least 1 step",
                               (unsigned long long)period);
-    size_t rounds = (size_t)((steps + period - 1) / period);
-    if (schedule_alloc(s, LSGD_SCHEDULE_CONSTANT, steps, rounds, err))
-        return err->code;
-    for (size_t r = 1; r <= rounds; r++)
-        s->times[r] = r * period < steps ? r * period : steps;
+    schedule_init(s, LSGD_SCHEDULE_CONSTANT, steps, (size_t)((steps + period - 1) / period));
+    s->period = period;
     return LSGD_OK;
 }
 
@@ -54,13 +37,7 @@ int lsgd_schedule_increasing_rounds(lsgd_schedule *s, uint64_t steps, uint64_t r
                               "schedule.rounds: %llu rounds for algorithm.steps = %llu; "
                               "expected 1 ≤ rounds ≤ steps (each round needs a step)",
                               (unsigned long long)rounds, (unsigned long long)steps);
-    if (schedule_alloc(s, LSGD_SCHEDULE_INCREASING, steps, rounds, err))
-        return err->code;
-    /* t_r = ⌊T·r(r+1) / (R(R+1))⌋ in 128-bit integers: exact. */
-    unsigned __int128 denom = (unsigned __int128)rounds * (rounds + 1);
-    for (size_t r = 1; r <= rounds; r++)
-        s->times[r] = (uint64_t)((unsigned __int128)steps * r * (r + 1) / denom);
-    schedule_close(s);
+    schedule_init(s, LSGD_SCHEDULE_INCREASING, steps, (size_t)rounds);
     return LSGD_OK;
 }
 
@@ -83,31 +60,53 @@ int lsgd_schedule_increasing_slope(lsgd_schedule *s, uint64_t steps, double slop
                               "schedule.slope: %g gives %llu rounds for algorithm.steps = "
                               "%llu; expected at most one round per step (a larger slope)",
                               slope, (unsigned long long)rounds, (unsigned long long)steps);
-    if (schedule_alloc(s, LSGD_SCHEDULE_INCREASING, steps, (size_t)rounds, err))
-        return err->code;
-    for (size_t r = 1; r <= rounds; r++) {
-        double t = floor(slope * (double)r * (double)(r + 1) / 2.0);
-        s->times[r] = t >= T ? steps : (uint64_t)t;
-    }
-    schedule_close(s);
+    schedule_init(s, LSGD_SCHEDULE_INCREASING, steps, (size_t)rounds);
+    s->slope = slope;
     return LSGD_OK;
 }
 
 int lsgd_schedule_one_shot(lsgd_schedule *s, uint64_t steps, lsgd_error *err)
 {
-    if (schedule_alloc(s, LSGD_SCHEDULE_ONE_SHOT, steps, 1, err))
-        return err->code;
-    s->times[1] = steps;
+    schedule_init(s, LSGD_SCHEDULE_ONE_SHOT, steps, 1);
     return LSGD_OK;
 }
 
 int lsgd_schedule_every_step(lsgd_schedule *s, uint64_t steps, lsgd_error *err)
 {
-    if (schedule_alloc(s, LSGD_SCHEDULE_EVERY_STEP, steps, (size_t)steps, err))
-        return err->code;
-    for (size_t r = 1; r <= steps; r++)
-        s->times[r] = r;
+    schedule_init(s, LSGD_SCHEDULE_EVERY_STEP, steps, (size_t)steps);
     return LSGD_OK;
+}
+
+/* The increasing schedule's ⌊a·r(r+1)/2⌋ before each round is given a
+ * step; 0 < r < R, so it is below T. */
+static uint64_t increasing_raw(const lsgd_schedule *s, size_t r)
+{
+    if (s->slope > 0)
+        return (uint64_t)floor(s->slope * (double)r * (double)(r + 1) / 2.0);
+    /* ⌊T·r(r+1) / (R(R+1))⌋ in 128-bit integers: exact. */
+    unsigned __int128 denom = (unsigned __int128)s->rounds * (s->rounds + 1);
+    return (uint64_t)((unsigned __int128)s->steps * r * (r + 1) / denom);
+}
+
+uint64_t lsgd_schedule_time(const lsgd_schedule *s, size_t r)
+{
+    if (r == 0)
+        return 0;
+    if (r >= s->rounds)
+        return s->steps;
+    switch (s->type) {
+    case LSGD_SCHEDULE_CONSTANT:
+        return r * s->period;
+    case LSGD_SCHEDULE_INCREASING: {
+        /* Every round gets a step: t_r = max(raw_r, t_{r−1} + 1), which is
+         * max(raw_r, r), since wherever raw_{r−1} ≥ r the raw times
+         * already grow by more than 2 a round (a·r ≥ 2 + a). */
+        uint64_t raw = increasing_raw(s, r);
+        return raw > r ? raw : r;
+    }
+    default: /* every step (one-shot has no 0 < r < R) */
+        return r;
+    }
 }
 
 int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *schedule, uint64_t steps,
@@ -152,13 +151,6 @@ int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *schedule, uint64_t
     return lsgd_error_set(err, LSGD_ERR_INPUT,
                           "schedule.type: '%s'; expected constant, increasing, one_shot or "
                           "every_step", type);
-}
-
-void lsgd_schedule_free(lsgd_schedule *s)
-{
-    free(s->times);
-    s->times = NULL;
-    s->rounds = 0;
 }
 
 const char *lsgd_schedule_name(int type)

@@ -22,11 +22,14 @@ enum lsgd_schedule_type {
     LSGD_SCHEDULE_EVERY_STEP
 };
 
+/* The times are computed when asked (lsgd_schedule_time), never tabled:
+ * an every-step schedule of 10^9 steps holds no more than a constant one. */
 typedef struct lsgd_schedule {
     int type;        /* enum lsgd_schedule_type */
     uint64_t steps;  /* T */
     size_t rounds;   /* R */
-    uint64_t *times; /* [R+1] t_0 = 0 < t_1 < … < t_R = T */
+    uint64_t period; /* constant: the period */
+    double slope;    /* increasing by slope: a; 0 when R is given */
 } lsgd_schedule;
 
 /* constant: t_r = min(r·period, T). */
@@ -44,7 +47,9 @@ int lsgd_schedule_every_step(lsgd_schedule *s, uint64_t steps, lsgd_error *err);
 /* From the config's "schedule" object and T; errors name schedule.* keys. */
 int lsgd_schedule_from_config(lsgd_schedule *s, const json_t *schedule, uint64_t steps,
                               lsgd_error *err);
-void lsgd_schedule_free(lsgd_schedule *s);
+
+/* t_r for 0 ≤ r ≤ R: t_0 = 0 < t_1 < … < t_R = T (r > R: T). */
+uint64_t lsgd_schedule_time(const lsgd_schedule *s, size_t r);
 
 const char *lsgd_schedule_name(int type);
 

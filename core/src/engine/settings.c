@@ -69,21 +69,27 @@ static int pick(const char *value, const char *const *names, int count)
     return -1;
 }
 
-/* FNV-1a of the canonical JSON of cfg without output.* and run_id: a
- * checkpoint only resumes the config that wrote it. */
-static uint64_t config_hash(const json_t *cfg)
+char *lsgd_settings_config_text(const json_t *cfg)
 {
     json_t *copy = json_deep_copy(cfg);
     json_object_del(copy, "output");
     json_object_del(copy, "run_id");
     char *text = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(copy);
+    return text;
+}
+
+/* FNV-1a of lsgd_settings_config_text: a checkpoint only resumes the
+ * config that wrote it. */
+static uint64_t config_hash(const json_t *cfg)
+{
+    char *text = lsgd_settings_config_text(cfg);
     uint64_t h = 0xcbf29ce484222325ull;
     for (const char *p = text; p && *p; p++) {
         h ^= (unsigned char)*p;
         h *= 0x100000001b3ull;
     }
     free(text);
-    json_decref(copy);
     return h;
 }
 
@@ -125,6 +131,7 @@ int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err)
     s->outer_lr = number(cfg, "outer.lr", 1.0);
     s->eval_every = count(cfg, "output.eval_every", 1);
     s->checkpoint_every = count(cfg, "output.checkpoint_every", 0);
+    s->checkpoint_seconds = number(cfg, "output.checkpoint_seconds", 60);
     if (s->eval_every == 0)
         s->eval_every = 1;
     s->want_drift = boolean(cfg, "metrics.drift", 1);

@@ -4,18 +4,30 @@
  *
  * Each rank keeps <dir>/checkpoint/rank-<r>.ckpt and the one before it,
  * rank-<r>.prev.ckpt; a new checkpoint first moves the current one aside,
- * then is written atomically (io/checkpoint.c).  Ranks are stopped at
- * different moments, so on --resume the ranks agree (one small average) on
- * the newest round that every rank still has, and each loads that one.
+ * then is written atomically (io/checkpoint.c).  Every rank checkpoints the
+ * same rounds, and a rank reaches the checkpoint of round n only after an
+ * average that every rank entered after writing the one before: so the
+ * current file's round may be this rank's alone (the others failed or
+ * were stopped first), but the previous one is every rank's.
+ *
+ * On --resume each rank examines its two files as input (readable,
+ * intact, its own rank, this config — else why not, naming the keys that
+ * changed — and every offset and position in range), the ranks agree
+ * (one small average) on the newest round that every rank has, and each
+ * loads that one.  When that is its previous file, it becomes the current
+ * one again: the round all ranks share is never the one moved aside and
+ * dropped by the next checkpoint.
  *
  * Records: meta (config hash, round, step, sizes, wall clock, metrics file
- * offsets), x, the scaling state and clock (and the outer optimizer's),
- * x_sync, the overlap anchor/momentum/finished average, the RNG states,
- * the sampler's permutation and position, and the report of the last
- * round, which is still to be delivered.
+ * offsets), config (the config text, to say what changed), x, the scaling
+ * state and clock (and the outer optimizer's), x_sync, the overlap
+ * anchor/momentum/finished average, the RNG states, the sampler's
+ * permutation and position, and the report of the last round, which is
+ * still to be delivered.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +56,30 @@ static void put_floats(lsgd_ckpt_writer *w, const char *name, const float *v, si
 {
     if (v)
         lsgd_ckpt_put(w, name, v, n * sizeof *v);
+}
+
+int lsgd_snapshot_due(const lsgd_run *run)
+{
+    uint64_t every = run->set.checkpoint_every;
+    return run->round < run->schedule.rounds &&
+           ((every && run->round % every == 0) || run->checkpoint_due);
+}
+
+float lsgd_snapshot_clock_says(const lsgd_run *run)
+{
+    double seconds = run->set.checkpoint_seconds;
+    return seconds > 0 && lsgd_now() - run->checkpoint_clock >= seconds ? 1.0f : 0.0f;
+}
+
+/* Fault injection for tests (named so): LSGD_FAULT_CHECKPOINT_WRITE=R:K
+ * makes rank R's checkpoint of round K fail as on a full disk, after the
+ * current one was moved aside. */
+static int fault_write_fails(const lsgd_run *run)
+{
+    const char *v = getenv("LSGD_FAULT_CHECKPOINT_WRITE");
+    unsigned long long rank, round;
+    return v && sscanf(v, "%llu:%llu", &rank, &round) == 2 && rank == (uint64_t)run->rank &&
+           round == run->round;
 }
 
 int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
@@ -87,12 +123,17 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
         return err->code;
     }
 
+    char *config = lsgd_settings_config_text(run->cfg);
     lsgd_ckpt_writer w;
-    if (lsgd_ckpt_begin(&w, cur, err)) {
+    if (!config || lsgd_ckpt_begin(&w, cur, err)) {
         free(scratch);
-        return err->code;
+        free(config);
+        return config ? err->code
+                      : lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory for a checkpoint");
     }
     lsgd_ckpt_put(&w, "meta", &meta, sizeof meta);
+    lsgd_ckpt_put(&w, "config", config, strlen(config));
+    free(config);
     put_floats(&w, "x", run->x, run->dim);
     lsgd_ckpt_put(&w, "scaling", scratch, scaling_bytes);
     if (outer_bytes)
@@ -110,41 +151,361 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     }
     lsgd_ckpt_put(&w, "report", &run->outbox, sizeof run->outbox);
     free(scratch);
+    if (fault_write_fails(run)) {
+        lsgd_ckpt_abort(&w);
+        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "cannot write %s: %s (injected by "
+                              "LSGD_FAULT_CHECKPOINT_WRITE)", cur, strerror(ENOSPC));
+    }
     if (lsgd_ckpt_commit(&w, err))
         return err->code;
     run->checkpoint_round = run->round;
+    run->checkpoint_due = 0;
+    run->checkpoint_clock = lsgd_now();
     return LSGD_OK;
 }
 
-/* ---- resume ---- */
 
-static uint64_t round_of(const lsgd_ckpt *c)
+/* ---- what changed in the config ---- */
+
+/* A value as short JSON text, "(absent)" for NULL. */
+static void short_value(char *out, size_t cap, const json_t *v)
 {
-    snapshot_meta meta;
-    size_t n = 0;
-    const void *p = lsgd_ckpt_find(c, "meta", &n);
-    if (!p || n != sizeof meta)
-        return 0;
-    memcpy(&meta, p, sizeof meta);
-    return meta.round;
+    char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    if (!v)
+        snprintf(out, cap, "(absent)");
+    else if (text && strlen(text) > 40)
+        snprintf(out, cap, "%.37s...", text);
+    else
+        snprintf(out, cap, "%s", text ? text : "?");
+    free(text);
 }
 
-/* The newest round every rank has: one average of [world] floats. */
-static int agree_round(lsgd_run *run, uint64_t mine, uint64_t *common, lsgd_error *err)
+typedef struct diff_list {
+    char *out;
+    size_t cap, used;
+    int count;
+} diff_list;
+
+static void diff_add(diff_list *d, const char *key, const json_t *was, const json_t *now)
 {
-    float *slots = calloc((size_t)run->world, sizeof *slots);
+    if (d->count++ == 8) {
+        snprintf(d->out + d->used, d->cap - d->used, ", ...");
+        d->used += strlen(d->out + d->used);
+    }
+    if (d->count > 8)
+        return;
+    char a[64], b[64];
+    short_value(a, sizeof a, was);
+    short_value(b, sizeof b, now);
+    int n = snprintf(d->out + d->used, d->cap - d->used, "%s%s %s → %s",
+                     d->count > 1 ? ", " : "", key, a, b);
+    if (n > 0)
+        d->used = d->used + (size_t)n < d->cap ? d->used + (size_t)n : d->cap - 1;
+}
+
+/* Every dotted key whose value differs between was and now, objects walked
+ * key by key (was's keys first, then those only now has). */
+static void diff_config(diff_list *d, const char *prefix, const json_t *was, const json_t *now)
+{
+    if (!json_is_object(was) || !json_is_object(now)) {
+        if (!json_equal(was, now))
+            diff_add(d, prefix, was, now);
+        return;
+    }
+    const char *key;
+    json_t *value;
+    char dotted[512];
+    json_object_foreach((json_t *)was, key, value) {
+        snprintf(dotted, sizeof dotted, "%s%s%s", prefix, *prefix ? "." : "", key);
+        diff_config(d, dotted, value, json_object_get(now, key));
+    }
+    json_object_foreach((json_t *)now, key, value) {
+        if (json_object_get(was, key))
+            continue;
+        snprintf(dotted, sizeof dotted, "%s%s%s", prefix, *prefix ? "." : "", key);
+        diff_add(d, dotted, NULL, value);
+    }
+}
+
+/* "algorithm.lr 0.001 → 0.01, schedule.period 8 → 4" from the checkpoint's
+ * config record to this run's config. */
+static void config_changes(char *out, size_t cap, const lsgd_ckpt *c, const json_t *cfg)
+{
+    size_t n = 0;
+    const char *text = lsgd_ckpt_find(c, "config", &n);
+    char *now_text = lsgd_settings_config_text(cfg);
+    json_t *was = text ? json_loadb(text, n, 0, NULL) : NULL;
+    json_t *now = now_text ? json_loads(now_text, 0, NULL) : NULL;
+    diff_list d = {.out = out, .cap = cap};
+    out[0] = '\0';
+    if (was && now)
+        diff_config(&d, "", was, now);
+    if (!d.count)
+        snprintf(out, cap, "the checkpoint does not say which keys");
+    json_decref(was);
+    json_decref(now);
+    free(now_text);
+}
+
+/* ---- resume: examine each file as input ---- */
+
+enum unusable { USABLE, MISSING, DAMAGED, OTHER_RANK, OTHER_CONFIG };
+static const char *const UNUSABLE[] = {"usable", "its files are missing",
+                                       "its files are damaged", "its files are another worker's",
+                                       "its files were written by another config"};
+
+typedef struct candidate {
+    char path[4300];
+    lsgd_ckpt file;       /* bytes NULL unless usable */
+    snapshot_meta meta;
+    int why;              /* enum unusable */
+    char reason[LSGD_ERROR_MAX];
+} candidate;
+
+static int unusable(candidate *c, int why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int unusable(candidate *c, int why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    va_end(ap);
+    c->why = why;
+    if (c->file.bytes)
+        lsgd_ckpt_free(&c->file);
+    return why;
+}
+
+/* More bytes than any checkpoint of this run can hold: the model vectors,
+ * the plugin states, the sampler, and room for the rest. */
+static size_t largest_plausible(const lsgd_run *run)
+{
+    size_t states = lsgd_scaling_state_size(&run->scaling) +
+                    (run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0);
+    size_t sampler = run->has_sampler ? run->sampler.n * sizeof *run->sampler.order : 0;
+    return run->dim * 5 * sizeof(float) + states + sampler + ((size_t)4 << 20);
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether order[n] is a permutation of the shard's rows. */
+static int is_shard_permutation(const lsgd_run *run, const uint32_t *order, size_t n)
+{
+    uint32_t *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+    int same = a && b;
+    if (same) {
+        memcpy(a, order, n * sizeof *a);
+        memcpy(b, run->sampler.rows, n * sizeof *b);
+        qsort(a, n, sizeof *a, compare_u32);
+        qsort(b, n, sizeof *b, compare_u32);
+        same = memcmp(a, b, n * sizeof *a) == 0;
+    }
+    free(a);
+    free(b);
+    return same;
+}
+
+/* Each vector record this run restores holds exactly its length. */
+static const char *wrong_vector(const lsgd_run *run, const lsgd_ckpt *c)
+{
+    const struct { const char *name; const float *v; } vectors[] = {
+        {"x", run->x}, {"x_sync", run->x_sync}, {"anchor", run->anchor},
+        {"momentum", run->momentum}, {"post", run->post}};
+    for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++) {
+        size_t n = 0;
+        if (vectors[i].v && (!lsgd_ckpt_find(c, vectors[i].name, &n) ||
+                             n != run->dim * sizeof(float)))
+            return vectors[i].name;
+    }
+    return NULL;
+}
+
+/* The sampler's records agree with this worker's shard: same size, a
+ * position inside it, and a permutation of its rows. */
+static int check_sampler(const lsgd_run *run, candidate *c)
+{
+    const snapshot_meta *m = &c->meta;
+    if (m->sampler_n != run->sampler.n)
+        return unusable(c, OTHER_CONFIG, "%s: holds a shard of %llu rows; this worker's has %zu "
+                        "(the data changed?)", c->path, (unsigned long long)m->sampler_n,
+                        run->sampler.n);
+    size_t n = 0;
+    const uint32_t *order = lsgd_ckpt_find(&c->file, "sampler.order", &n);
+    if (m->sampler_next > run->sampler.n)
+        return unusable(c, DAMAGED, "%s: sampler position %llu is outside the shard's %zu rows "
+                        "(damaged)", c->path, (unsigned long long)m->sampler_next,
+                        run->sampler.n);
+    if (!order || n != run->sampler.n * sizeof *order ||
+        !lsgd_ckpt_find(&c->file, "sampler.rng", &n) || n != sizeof run->sampler.rng)
+        return unusable(c, DAMAGED, "%s: sampler records missing or of another size (damaged)",
+                        c->path);
+    if (!is_shard_permutation(run, order, run->sampler.n))
+        return unusable(c, DAMAGED, "%s: the sampler's order is not a permutation of this "
+                        "worker's shard (damaged)", c->path);
+    return USABLE;
+}
+
+/* meta's values in range for this run: round and step on the schedule,
+ * flags 0/1, file offsets not negative, the pending report not ahead. */
+static int check_ranges(const lsgd_run *run, candidate *c)
+{
+    const snapshot_meta *m = &c->meta;
+    if (m->round < 1 || m->round > run->schedule.rounds ||
+        m->step != lsgd_schedule_time(&run->schedule, m->round))
+        return unusable(c, DAMAGED, "%s: round %llu at step %llu is not on this run's schedule "
+                        "(%zu rounds) (damaged)", c->path, (unsigned long long)m->round,
+                        (unsigned long long)m->step, run->schedule.rounds);
+    if (m->overlap_has_result > 1 || (m->overlap_has_result && !run->post) ||
+        m->metrics_jsonl < 0 || m->metrics_csv < 0 || !(m->wall_s >= 0))
+        return unusable(c, DAMAGED, "%s: run state out of range (damaged)", c->path);
+    lsgd_report report;
+    size_t n = 0;
+    const void *p = lsgd_ckpt_find(&c->file, "report", &n);
+    if (!p || n != sizeof report)
+        return unusable(c, DAMAGED, "%s: record 'report' missing or of another size (damaged)",
+                        c->path);
+    memcpy(&report, p, sizeof report);
+    if (report.round > m->round)
+        return unusable(c, DAMAGED, "%s: pending report of round %llu is ahead of round %llu "
+                        "(damaged)", c->path, (unsigned long long)report.round,
+                        (unsigned long long)m->round);
+    const char *vector = wrong_vector(run, &c->file);
+    if (vector)
+        return unusable(c, DAMAGED, "%s: record '%s' missing or not %zu floats (damaged)",
+                        c->path, vector, run->dim);
+    return run->has_sampler ? check_sampler(run, c) : USABLE;
+}
+
+/* Load the file of cand->path and decide whether this run can resume
+ * from it; cand->why and cand->reason say why not. */
+static int examine(const lsgd_run *run, candidate *c)
+{
+    lsgd_error err;
+    memset(&c->file, 0, sizeof c->file);
+    if (access(c->path, F_OK) != 0)
+        return unusable(c, MISSING, "%s: missing", c->path);
+    if (lsgd_ckpt_load_bounded(&c->file, c->path, largest_plausible(run), &err))
+        return unusable(c, DAMAGED, "%s", err.message);
+    size_t n = 0;
+    const void *p = lsgd_ckpt_find(&c->file, "meta", &n);
+    if (!p || n != sizeof c->meta)
+        return unusable(c, DAMAGED, "%s: record 'meta' missing or of another size (damaged)",
+                        c->path);
+    memcpy(&c->meta, p, sizeof c->meta);
+    const snapshot_meta *m = &c->meta;
+    if (m->rank != (uint64_t)run->rank)
+        return unusable(c, OTHER_RANK, "%s holds worker %llu's checkpoint, not worker %d's "
+                        "(files swapped or copied?)", c->path, (unsigned long long)m->rank,
+                        run->rank);
+    if (m->config_hash != run->set.config_hash) {
+        char changes[700];
+        config_changes(changes, sizeof changes, &c->file, run->cfg);
+        return unusable(c, OTHER_CONFIG, "config differs from the checkpoint's (%s): %s",
+                        c->path, changes);
+    }
+    if (m->world != (uint64_t)run->world || m->dim != run->dim)
+        return unusable(c, OTHER_CONFIG, "%s: written by %llu workers for a model of %llu "
+                        "parameters; this run has %d workers and %zu parameters (the data "
+                        "changed?)", c->path, (unsigned long long)m->world,
+                        (unsigned long long)m->dim, run->world, run->dim);
+    c->why = USABLE;
+    return check_ranges(run, c);
+}
+
+/* ---- resume: the round all ranks have ---- */
+
+/* Per rank in the vote: its worst reason when it has nothing usable, then
+ * the rounds of its two files (0: unusable), each in three 16-bit floats
+ * so that the average keeps them exact. */
+enum { VOTE_WHY, VOTE_CUR, VOTE_PREV = VOTE_CUR + 3, VOTE_SIZE = VOTE_PREV + 3 };
+
+static void put_round(float *v, uint64_t round)
+{
+    for (int i = 0; i < 3; i++)
+        v[i] = (float)((round >> (16 * (2 - i))) & 0xffff);
+}
+
+static uint64_t get_round(const float *v, int world)
+{
+    uint64_t round = 0;
+    for (int i = 0; i < 3; i++)
+        round = round << 16 | (uint64_t)llround((double)v[i] * world);
+    return round;
+}
+
+typedef struct vote {
+    uint64_t common;  /* newest round every rank has; 0: none */
+    int lacking;      /* a rank with no usable file, or -1 */
+    int lacking_why;
+} vote;
+
+static int agree_round(lsgd_run *run, const candidate cands[2], vote *out, lsgd_error *err)
+{
+    size_t n = (size_t)run->world * VOTE_SIZE;
+    float *slots = calloc(n, sizeof *slots);
     if (!slots)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory");
-    slots[run->rank] = (float)mine;
-    int rc = lsgd_transport_allreduce_mean(run->transport, slots, (size_t)run->world, err);
-    *common = mine;
-    for (int m = 0; !rc && m < run->world; m++) {
-        uint64_t r = (uint64_t)llround((double)slots[m] * run->world);
-        if (r < *common)
-            *common = r;
+    float *mine = slots + (size_t)run->rank * VOTE_SIZE;
+    mine[VOTE_WHY] = (float)(cands[0].why > cands[1].why ? cands[0].why : cands[1].why);
+    put_round(mine + VOTE_CUR, cands[0].why == USABLE ? cands[0].meta.round : 0);
+    put_round(mine + VOTE_PREV, cands[1].why == USABLE ? cands[1].meta.round : 0);
+    int rc = lsgd_transport_allreduce_mean(run->transport, slots, n, err);
+    *out = (vote){.common = 0, .lacking = -1};
+    for (int side = 0; !rc && side < 2; side++) {
+        uint64_t r = get_round(slots + (side ? VOTE_PREV : VOTE_CUR), run->world);
+        int everyone = r > 0;
+        for (int m = 0; everyone && m < run->world; m++) {
+            const float *v = slots + (size_t)m * VOTE_SIZE;
+            everyone = get_round(v + VOTE_CUR, run->world) == r ||
+                       get_round(v + VOTE_PREV, run->world) == r;
+        }
+        if (everyone && r > out->common)
+            out->common = r;
+    }
+    for (int m = 0; !rc && m < run->world && out->lacking < 0; m++) {
+        const float *v = slots + (size_t)m * VOTE_SIZE;
+        if (!get_round(v + VOTE_CUR, run->world) && !get_round(v + VOTE_PREV, run->world)) {
+            out->lacking = m;
+            out->lacking_why = (int)llround((double)v[VOTE_WHY] * run->world);
+        }
     }
     free(slots);
     return rc;
+}
+
+/* Why this rank cannot resume, in one line. */
+static int no_checkpoint(const lsgd_run *run, const candidate cands[2], const vote *v,
+                         lsgd_error *err)
+{
+    const char *dir = run->set.out_dir;
+    for (int i = 0; i < 2; i++)
+        if (cands[i].why == OTHER_CONFIG && cands[i].reason[0] == 'c')
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "--resume: %s; resume with the config that wrote it (only "
+                                  "output.* may differ), or start anew (--force or another "
+                                  "output.dir)", cands[i].reason);
+    if (cands[0].why != USABLE && cands[1].why != USABLE)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "--resume: no usable checkpoint for worker %d in %s/checkpoint: "
+                              "%s; %s", run->rank, dir, cands[0].reason, cands[1].reason);
+    if (v->lacking >= 0) {
+        int why = v->lacking_why >= 0 && v->lacking_why <= OTHER_CONFIG ? v->lacking_why
+                                                                         : DAMAGED;
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "--resume: no usable checkpoint for worker %d in %s/checkpoint "
+                              "(%s; worker %d's message says more)", v->lacking, dir, UNUSABLE[why],
+                              v->lacking);
+    }
+    return lsgd_error_set(err, LSGD_ERR_INPUT,
+                          "--resume: no round that every worker has a checkpoint of in "
+                          "%s/checkpoint (worker %d has round %llu)", dir, run->rank,
+                          (unsigned long long)(cands[0].why == USABLE ? cands[0].meta.round
+                                                                      : cands[1].meta.round));
 }
 
 static int get_floats(const lsgd_ckpt *c, const char *name, float *v, size_t n,
@@ -153,30 +514,24 @@ static int get_floats(const lsgd_ckpt *c, const char *name, float *v, size_t n,
     return v ? lsgd_ckpt_get(c, name, v, n * sizeof *v, err) : LSGD_OK;
 }
 
-static int restore_from(lsgd_run *run, const lsgd_ckpt *c, lsgd_error *err)
+static int load_state(lsgd_scaling *s, const lsgd_ckpt *c, const char *name, lsgd_error *err)
 {
-    snapshot_meta meta;
-    if (lsgd_ckpt_get(c, "meta", &meta, sizeof meta, err))
-        return err->code;
-    if (meta.config_hash != run->set.config_hash || meta.dim != run->dim ||
-        meta.world != (uint64_t)run->world)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s was written by another configuration (model size %llu, %llu "
-                              "workers); --resume needs the same config (only output.* may "
-                              "differ)", c->path, (unsigned long long)meta.dim,
-                              (unsigned long long)meta.world);
     size_t n = 0;
-    const void *bytes = lsgd_ckpt_find(c, "scaling", &n);
-    if (!bytes || lsgd_scaling_state_load(&run->scaling, bytes, n, err))
-        return bytes ? err->code
-                     : lsgd_error_set(err, LSGD_ERR_INPUT, "%s: no scaling state", c->path);
-    if (run->set.has_outer) {
-        bytes = lsgd_ckpt_find(c, "outer", &n);
-        if (!bytes || lsgd_scaling_state_load(&run->outer, bytes, n, err))
-            return bytes ? err->code
-                         : lsgd_error_set(err, LSGD_ERR_INPUT, "%s: no outer state", c->path);
-    }
-    if (get_floats(c, "x", run->x, run->dim, err) ||
+    const void *bytes = lsgd_ckpt_find(c, name, &n);
+    if (!bytes)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: record '%s' missing (damaged)", c->path,
+                              name);
+    return lsgd_scaling_state_load(s, bytes, n, err);
+}
+
+/* Everything from an examined (usable) checkpoint into the run. */
+static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
+{
+    const lsgd_ckpt *c = &cand->file;
+    const snapshot_meta *meta = &cand->meta;
+    if (load_state(&run->scaling, c, "scaling", err) ||
+        (run->set.has_outer && load_state(&run->outer, c, "outer", err)) ||
+        get_floats(c, "x", run->x, run->dim, err) ||
         get_floats(c, "x_sync", run->x_sync, run->dim, err) ||
         get_floats(c, "anchor", run->anchor, run->dim, err) ||
         get_floats(c, "momentum", run->momentum, run->dim, err) ||
@@ -186,56 +541,48 @@ static int restore_from(lsgd_run *run, const lsgd_ckpt *c, lsgd_error *err)
         lsgd_ckpt_get(c, "report", &run->outbox, sizeof run->outbox, err))
         return err->code;
     if (run->has_sampler) {
-        if (meta.sampler_n != run->sampler.n ||
-            lsgd_ckpt_get(c, "sampler.order", run->sampler.order,
+        if (lsgd_ckpt_get(c, "sampler.order", run->sampler.order,
                           run->sampler.n * sizeof *run->sampler.order, err) ||
             lsgd_ckpt_get(c, "sampler.rng", &run->sampler.rng, sizeof run->sampler.rng, err))
-            return err->code ? err->code
-                             : lsgd_error_set(err, LSGD_ERR_INPUT,
-                                              "%s: shard size differs", c->path);
-        run->sampler.next = (size_t)meta.sampler_next;
-        run->sampler.epoch = meta.sampler_epoch;
+            return err->code;
+        run->sampler.next = (size_t)meta->sampler_next;
+        run->sampler.epoch = meta->sampler_epoch;
     }
-    run->round = meta.round;
-    run->step = meta.step;
-    run->overlap_has_result = (int)meta.overlap_has_result;
+    run->round = meta->round;
+    run->step = meta->step;
+    run->overlap_has_result = (int)meta->overlap_has_result;
     run->overlap_outstanding = 0;
-    run->wall_origin = lsgd_now() - meta.wall_s;
-    run->checkpoint_round = meta.round;
-    run->metrics_resume_jsonl = meta.metrics_jsonl;
-    run->metrics_resume_csv = meta.metrics_csv;
+    run->wall_origin = lsgd_now() - meta->wall_s;
+    run->checkpoint_round = meta->round;
+    run->metrics_resume_jsonl = meta->metrics_jsonl;
+    run->metrics_resume_csv = meta->metrics_csv;
     return LSGD_OK;
 }
 
 int lsgd_snapshot_restore(lsgd_run *run, lsgd_error *err)
 {
-    char paths[2][4300];
-    lsgd_ckpt files[2];
-    uint64_t rounds[2] = {0, 0};
+    candidate cands[2];
     for (int i = 0; i < 2; i++) {
-        lsgd_snapshot_path(paths[i], sizeof paths[i], run, i);
-        lsgd_error ignored;
-        if (access(paths[i], F_OK) == 0 && lsgd_ckpt_load(&files[i], paths[i], &ignored) == 0)
-            rounds[i] = round_of(&files[i]);
-        else
-            files[i].bytes = NULL;
+        lsgd_snapshot_path(cands[i].path, sizeof cands[i].path, run, i);
+        examine(run, &cands[i]);
     }
-    uint64_t mine = rounds[0] ? rounds[0] : rounds[1], common = 0;
-    int rc = agree_round(run, mine, &common, err);
-    int pick = rounds[0] && rounds[0] == common ? 0 : rounds[1] && rounds[1] == common ? 1 : -1;
-    if (!rc && common == 0)
-        rc = lsgd_error_set(err, LSGD_ERR_INPUT,
-                            "--resume: no usable checkpoint in %s/checkpoint for every worker "
-                            "(worker %d has %s)", run->set.out_dir, run->rank,
-                            mine ? "one" : "none");
-    else if (!rc && pick < 0)
-        rc = lsgd_error_set(err, LSGD_ERR_INPUT,
-                            "--resume: worker %d has no checkpoint of round %llu, the newest "
-                            "all workers share", run->rank, (unsigned long long)common);
-    if (!rc)
-        rc = restore_from(run, &files[pick], err);
+    vote v = {.common = 0, .lacking = -1};
+    int rc = agree_round(run, cands, &v, err);
+    int pick = -1;
     for (int i = 0; i < 2; i++)
-        if (files[i].bytes)
-            lsgd_ckpt_free(&files[i]);
+        if (pick < 0 && v.common && cands[i].why == USABLE && cands[i].meta.round == v.common)
+            pick = i;
+    if (!rc && pick < 0)
+        rc = no_checkpoint(run, cands, &v, err);
+    if (!rc)
+        rc = restore_from(run, &cands[pick], err);
+    /* the round every rank has is the current one again: the next
+     * checkpoint moves it aside, and never drops it */
+    if (!rc && pick == 1 && rename(cands[1].path, cands[0].path) != 0)
+        rc = lsgd_error_set(err, LSGD_ERR_RUNTIME, "cannot make %s current again: %s",
+                            cands[1].path, strerror(errno));
+    for (int i = 0; i < 2; i++)
+        if (cands[i].file.bytes)
+            lsgd_ckpt_free(&cands[i].file);
     return rc;
 }

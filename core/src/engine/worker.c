@@ -2,7 +2,8 @@
  * worker.c — lsgd_worker_run: one worker of a run from start to end.
  *
  *   settings and schedule → checks (exit 2 before anything starts) →
- *   data (train, test, this worker's shard) → model and x₀ → plugins
+ *   data (train, test, this worker's shard) → the output directory
+ *   (claimed by rank 0 unless `lsgd run` did) → model and x₀ → plugins
  *   (scaling, outer) → transport → checkpoint restore or scaling warm
  *   start → rounds (rounds.c) → last reports → rank 0 writes model.npy,
  *   model.json and a summary line.
@@ -14,10 +15,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/run.h"
 #include "engine/worker.h"
 #include "io/atomic_file.h"
+#include "host/config.h"
+#include "host/params.h"
+#include "host/probe.h"
 #include "io/npy.h"
 
 volatile sig_atomic_t lsgd_interrupted;
@@ -29,6 +34,52 @@ static void on_signal(int sig)
 }
 
 /* ---- data ---- */
+
+/* The smallest shard the partition deals from the seed: its worker and
+ * its sample count. */
+static int smallest_shard(size_t *worker, size_t *n, const lsgd_run *run, lsgd_error *err)
+{
+    const lsgd_dataset *set = run->train;
+    size_t world = (size_t)run->world, classes = set->classes > 0 ? (size_t)set->classes : 0;
+    size_t *samples = malloc(world * sizeof *samples);
+    size_t *counts = malloc((classes ? world * classes : 1) * sizeof *counts);
+    int rc = samples && counts
+                 ? lsgd_partition_histograms(samples, counts, set,
+                                             lsgd_config_get(run->cfg, "data.partition"),
+                                             run->world, run->set.seed, err)
+                 : lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory");
+    *worker = 0;
+    for (size_t m = 1; !rc && m < world; m++)
+        *worker = samples[m] < samples[*worker] ? m : *worker;
+    *n = rc ? 0 : samples[*worker];
+    free(samples);
+    free(counts);
+    return rc;
+}
+
+/* Every worker's shard: not empty, and holding a whole minibatch when
+ * batches are drawn without replacement (local_gd takes the whole shard). */
+static int check_shards(const lsgd_run *run, lsgd_error *err)
+{
+    size_t worker, n;
+    if (smallest_shard(&worker, &n, run, err))
+        return err->code;
+    const char *type = lsgd_config_string(run->cfg, "data.partition.type", "iid");
+    if (n == 0)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "data.partition: the %s partition gives worker %zu of %d no "
+                              "samples of data.train (%zu); expected at least one each: use "
+                              "fewer workers or another partition",
+                              type, worker, run->world, run->train->n);
+    int minibatches = run->set.algorithm != LSGD_ALG_LOCAL_GD && !run->set.with_replacement;
+    if (minibatches && run->set.batch_size > n)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "algorithm.batch_size: %zu is more than the %zu samples of worker "
+                              "%zu's shard (%s partition of %zu samples over %d workers); "
+                              "expected at most %zu, or algorithm.sampling 'with_replacement'",
+                              run->set.batch_size, n, worker, type, run->train->n, run->world, n);
+    return LSGD_OK;
+}
 
 static int load_data(lsgd_run *run, lsgd_error *err)
 {
@@ -42,6 +93,8 @@ static int load_data(lsgd_run *run, lsgd_error *err)
                               "workers: %d workers but data.train (%s) has only %zu samples; "
                               "expected at most one worker per sample", run->world,
                               run->train->source, run->train->n);
+    if (check_shards(run, err))
+        return err->code;
     if (lsgd_partition(&run->shard, run->train, json_object_get(data, "partition"), run->rank,
                        run->world, run->set.seed, err))
         return err->code;
@@ -93,11 +146,72 @@ static json_t *plugin_config(const json_t *section, int loose_params)
                      params);
 }
 
-static int open_plugins(lsgd_run *run, lsgd_error *err)
+static int manifest_requires(const lsgd_manifest *m, const char *capability)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(m->requires, i, c)
+        if (json_is_string(c) && strcmp(json_string_value(c), capability) == 0)
+            return 1;
+    return 0;
+}
+
+/* What each plugin of the config needs, read from its manifest: Hessian-
+ * vector products only where there are some (the scaling's from the model
+ * when it is built, never the outer optimizer's), the files its parameters
+ * name (with_files); with probe, its library loaded in a child process
+ * (host/probe: a plugin that crashes or exits while loading is reported,
+ * not fatal; descriptor against manifest). */
+static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, lsgd_error *err)
+{
+    static const struct { const char *section; int kind; } sections[] = {
+        {"scaling", LSGD_KIND_SCALING}, {"outer", LSGD_KIND_SCALING},
+        {"transport", LSGD_KIND_TRANSPORT}};
+    static const char *const provides[] = {"hvp", "rng", NULL};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s.plugin", sections[i].section);
+        const char *name = lsgd_config_string(run->cfg, key, NULL);
+        const lsgd_manifest *m;
+        if (!name)
+            continue;
+        if (lsgd_registry_resolve(&m, &run->registry, sections[i].kind, name, key, err))
+            return err->code;
+        int hvp = manifest_requires(m, "hvp"), outer = strcmp(sections[i].section, "outer") == 0;
+        if (hvp && outer)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "outer.plugin: '%s' needs Hessian-vector products (its manifest "
+                                  "requires \"hvp\"), but the outer optimizer steps on the "
+                                  "pseudo-gradient and has no model to take them from", name);
+        if (hvp && !outer && run->model && !run->model->ops->hvp)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "scaling.plugin: '%s' needs Hessian-vector products (its "
+                                  "manifest requires \"hvp\"), which model.type '%s' does not "
+                                  "provide", name, run->model->ops->type);
+        snprintf(key, sizeof key, "%s.params", sections[i].section);
+        if (with_files &&
+            lsgd_params_check_files(m, lsgd_config_get(run->cfg, key), key, err))
+            return err->code;
+        if (probe && lsgd_plugin_probe_load(m, provides, err))
+            return err->code;
+    }
+    return LSGD_OK;
+}
+
+static int open_registry(lsgd_run *run, lsgd_error *err)
 {
     if (lsgd_registry_discover(&run->registry, run->cfg, err))
         return err->code;
     run->has_registry = 1;
+    return LSGD_OK;
+}
+
+static int open_plugins(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->has_registry && open_registry(run, err))
+        return err->code;
+    if (check_plugin_needs(run, 1, 0, err)) /* loaded for real below */
+        return err->code;
     const char *with_hvp[] = {"hvp", "rng", NULL}, *without_hvp[] = {"rng", NULL};
     const char *const *provides = run->model->ops->hvp ? with_hvp : without_hvp;
     json_t *scaling = json_object_get(run->cfg, "scaling");
@@ -216,19 +330,36 @@ static int write_model(lsgd_run *run, lsgd_error *err)
     return rc;
 }
 
-static void print_summary(const lsgd_run *run)
+/* "587 rounds, 4.5 s (start-up 0.6 s)": the rounds' wall time (all of it
+ * on resume), and the time from the process's start to its first round. */
+static int rounds_and_time(char *out, size_t cap, const lsgd_run *run, double startup)
 {
-    double wall = lsgd_now() - run->wall_origin;
-    printf("lsgd: %llu rounds, %llu steps per worker, %d worker%s, %.1f s", 
-           (unsigned long long)run->round, (unsigned long long)run->step, run->world,
-           run->world == 1 ? "" : "s", wall);
-    if (isfinite(run->last_test_accuracy))
-        printf("; test accuracy %.2f%%", 100.0 * run->last_test_accuracy);
-    if (isfinite(run->last_test_loss))
-        printf(", test loss %.4g", run->last_test_loss);
-    if (isfinite(run->last_objective))
-        printf("; objective %.6g", run->last_objective);
-    printf("; model: %s/model.npy\n", run->set.out_dir);
+    int n = snprintf(out, cap, "%llu rounds", (unsigned long long)run->round);
+    if (run->rank == 0)
+        n += snprintf(out + n, cap - (size_t)n, ", %llu steps per worker, %d worker%s",
+                      (unsigned long long)run->step, run->world, run->world == 1 ? "" : "s");
+    n += snprintf(out + n, cap - (size_t)n, ", %.1f s", lsgd_now() - run->wall_origin);
+    if (startup >= 0)
+        n += snprintf(out + n, cap - (size_t)n, " (start-up %.1f s)", startup);
+    return n;
+}
+
+/* One line (cut at "; " to fit a terminal). */
+static void print_summary(const lsgd_run *run, double startup)
+{
+    char line[8192];
+    size_t n = (size_t)rounds_and_time(line, 256, run, startup);
+    if (isfinite(run->last_test_accuracy) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "; test accuracy %.2f%%",
+                              100.0 * run->last_test_accuracy);
+    if (isfinite(run->last_test_loss) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%stest loss %.4g",
+                              isfinite(run->last_test_accuracy) ? ", " : "; ", run->last_test_loss);
+    if (isfinite(run->last_objective) && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "; objective %.6g", run->last_objective);
+    if (n < sizeof line)
+        snprintf(line + n, sizeof line - n, "; model: %s/model.npy", run->set.out_dir);
+    lsgd_print_fitted(stdout, line, lsgd_terminal_columns(stdout));
     fflush(stdout);
 }
 
@@ -257,11 +388,37 @@ static int load_inputs(lsgd_run *run, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* output.dir made (every rank writes its checkpoints there) and, by rank 0
+ * unless the `lsgd run` that started it has done so, claimed for this run
+ * (io/run_dir.h).  A resume of a finished run sets run->finished_before. */
+static int claim_output(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err)
+{
+    const char *dir = run->set.out_dir;
+    if (run->rank != 0 || lsgd_run_dir_locked_by(dir, (long)getppid())) {
+        if (lsgd_run_dir_make(dir, err))
+            return err->code;
+        run->finished_before = args->resume && lsgd_run_dir_finished(dir);
+        return LSGD_OK;
+    }
+    int mode = args->resume ? LSGD_RUN_DIR_RESUME
+                            : args->force ? LSGD_RUN_DIR_FORCE : LSGD_RUN_DIR_NEW;
+    if (lsgd_run_dir_claim(&run->dir, dir, mode, 0, err))
+        return err->code;
+    run->has_dir = 1;
+    run->finished_before = run->dir.finished;
+    if (run->finished_before)
+        printf("lsgd: the run in %s has finished (%s/model.npy); nothing to resume\n", dir,
+               dir);
+    return LSGD_OK;
+}
+
 static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err)
 {
     /* the output directory is made only once the inputs are known good */
-    if (read_settings(run, err) || load_inputs(run, err) || lsgd_mkdirs(run->set.out_dir, err))
+    if (read_settings(run, err) || load_inputs(run, err) || claim_output(run, args, err))
         return err->code;
+    if (run->finished_before)
+        return LSGD_OK;
     run->slots = (size_t)run->world * REPORT_FIELDS;
     lsgd_rng_seed(&run->noise_rng, run->set.seed, LSGD_STREAM_NOISE + (uint64_t)run->rank);
     lsgd_rng_seed(&run->scaling_rng, run->set.seed, LSGD_STREAM_SCALING + (uint64_t)run->rank);
@@ -276,7 +433,12 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
     if (lsgd_transport_open(&run->transport, &run->registry,
                             json_object_get(run->cfg, "transport"), &info, err))
         return lsgd_error_prefix(err, "worker %d: ", run->rank);
-    run->wall_origin = lsgd_now();
+    if (args->announce && run->rank > 0) {
+        printf("lsgd: rank %d of %d joined run %s over %s\n", run->rank, run->world, run->run_id,
+               lsgd_config_string(run->cfg, "transport.plugin", "shm"));
+        fflush(stdout);
+    }
+    run->wall_origin = run->checkpoint_clock = lsgd_now();
     if (args->resume) {
         if (lsgd_snapshot_restore(run, err))
             return err->code;
@@ -291,6 +453,8 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
 
 static void run_close(lsgd_run *run)
 {
+    if (run->has_dir)
+        lsgd_run_dir_release(&run->dir);
     if (run->has_metrics)
         lsgd_metrics_close(&run->metrics);
     if (run->transport)
@@ -317,7 +481,6 @@ static void run_close(lsgd_run *run)
         free(vectors[i]);
     free(run->local_margins);
     free(run->test_rows);
-    lsgd_schedule_free(&run->schedule);
 }
 
 int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_error *err)
@@ -328,8 +491,14 @@ int lsgd_worker_preflight(const json_t *cfg, int world, int with_data, lsgd_erro
     run->cfg = cfg;
     run->world = world;
     int rc = read_settings(run, err);
+    if (!rc)
+        rc = open_registry(run, err);
+    if (!rc) /* each library in a child before any is loaded here */
+        rc = check_plugin_needs(run, 0, 1, err);
     if (!rc && with_data)
         rc = load_inputs(run, err);
+    if (!rc && with_data)
+        rc = open_plugins(run, err) || lsgd_report_check_margins(run, err) ? err->code : LSGD_OK;
     run_close(run);
     free(run);
     return rc;
@@ -354,6 +523,14 @@ int lsgd_worker_run(const json_t *cfg, const lsgd_worker_args *args, lsgd_error 
     sigaction(SIGTERM, &act, &old_term);
 
     int rc = run_open(run, args, err);
+    double startup = args->started > 0 ? lsgd_now() - args->started : -1;
+    if (!rc && run->finished_before) {
+        run_close(run);
+        free(run);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return LSGD_OK;
+    }
     if (!rc)
         rc = lsgd_run_train(run, err);
     if (!rc)
@@ -362,7 +539,13 @@ int lsgd_worker_run(const json_t *cfg, const lsgd_worker_args *args, lsgd_error 
         lsgd_progress_done(&run->progress);
         rc = write_model(run, err);
         if (!rc)
-            print_summary(run);
+            print_summary(run, startup);
+    }
+    if (!rc && run->rank > 0 && args->announce) {
+        char line[256];
+        rounds_and_time(line, sizeof line, run, startup);
+        printf("lsgd: rank %d of %d done: %s\n", run->rank, run->world, line);
+        fflush(stdout);
     }
     if (rc && run->rank == 0 && run->progress.mode == LSGD_PROGRESS_BAR)
         lsgd_progress_done(&run->progress);

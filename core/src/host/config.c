@@ -2,15 +2,19 @@
  * config.c — from a JSON file (plus --set overrides) to a checked run
  * configuration with every default filled in.
  *
- * Steps of lsgd_config_load, each failure one line naming the file and
- * the JSON path:
+ * Steps of lsgd_config_load, each failure one line naming the JSON path
+ * and where the bad value came from (the file, or the --set that caused
+ * it):
  *   1. parse with jansson (line and column of malformed JSON);
- *   2. apply the --set overrides in order;
- *   3. move outer's loose keys ({"plugin":"sgd","momentum":0.9}) into
+ *   2. move outer's loose keys ({"plugin":"sgd","momentum":0.9}) into
  *      outer.params;
- *   4. check against schemas/config.schema.json, filling defaults;
- *   5. cross-field checks the schema cannot say;
- *   6. resolve scaling, outer and transport plugins by name (manifests
+ *   3. a section whose plugin a --set switches loses the file's params
+ *      (they were the previous plugin's), with a note;
+ *   4. apply the --set overrides in order, and gather outer's loose keys
+ *      again;
+ *   5. check against schemas/config.schema.json, filling defaults;
+ *   6. cross-field checks the schema cannot say;
+ *   7. resolve scaling, outer and transport plugins by name (manifests
  *      only, no dlopen) and replace their params by the validated ones.
  */
 #include "host/config.h"
@@ -68,6 +72,14 @@ int lsgd_config_bool(const json_t *cfg, const char *dotted, int fallback)
 
 /* ---- --set -------------------------------------------------------------- */
 
+/* The value is JSON when it parses as JSON (0.1, true, [64,64], {"a":1}),
+ * otherwise the text itself (adam, runs/x); NULL when not UTF-8. */
+static json_t *override_value(const char *text)
+{
+    json_t *value = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    return value ? value : json_string(text);
+}
+
 int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err)
 {
     char shown[200];
@@ -87,11 +99,7 @@ int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err)
     if (key[0] == '.' || key[key_len - 1] == '.' || strstr(key, ".."))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "--set '%s': empty part in key '%s'", shown, key);
 
-    /* The value is JSON when it parses as JSON (0.1, true, [64,64], {"a":1}),
-     * otherwise the text itself (adam, runs/x). */
-    json_t *value = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
-    if (!value)
-        value = json_string(eq + 1);
+    json_t *value = override_value(eq + 1);
     if (!value)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "--set '%s': the value is not valid UTF-8", shown);
 
@@ -118,6 +126,81 @@ int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err)
     }
     json_object_set_new(node, part, value);
     return LSGD_OK;
+}
+
+/* ---- --set switching a plugin ---------------------------------------------- */
+
+/* Whether sets[i] is "<section>.plugin=…" and the last override of that
+ * key (skipping sets[skip]); its section in section[cap]. */
+static int switches_plugin(char *section, size_t cap, const char *const *sets, size_t n_sets,
+                           size_t i, size_t skip)
+{
+    const char *eq = strchr(sets[i], '=');
+    size_t key_len = eq ? (size_t)(eq - sets[i]) : 0;
+    static const char suffix[] = ".plugin";
+    size_t n = sizeof suffix - 1;
+    if (i == skip || key_len <= n || key_len - n >= cap ||
+        strncmp(sets[i] + key_len - n, suffix, n) != 0)
+        return 0;
+    for (size_t later = i + 1; later < n_sets; later++)
+        if (later != skip && strncmp(sets[later], sets[i], key_len + 1) == 0)
+            return 0;
+    memcpy(section, sets[i], key_len - n);
+    section[key_len - n] = '\0';
+    return 1;
+}
+
+/* "beta1, beta2, eps" */
+static void param_names(char *out, size_t cap, const json_t *params)
+{
+    const char *key;
+    json_t *value;
+    size_t used = 0;
+    out[0] = '\0';
+    json_object_foreach((json_t *)params, key, value) {
+        int n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", key);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* A --set that picks another plugin for a section than the file's drops
+ * the file's params of that section (they were the previous plugin's);
+ * params given by --set are applied afterwards and kept.  One note line
+ * per section dropped. */
+static void drop_switched_plugin_params(json_t *cfg, const char *path, const char *const *sets,
+                                        size_t n_sets, size_t skip, char *notes,
+                                        size_t notes_cap)
+{
+    for (size_t i = 0; i < n_sets; i++) {
+        char section[256];
+        if (!switches_plugin(section, sizeof section, sets, n_sets, i, skip))
+            continue;
+        json_t *node = lsgd_config_get(cfg, section);
+        json_t *params = json_object_get(node, "params");
+        if (!json_is_object(params) || json_object_size(params) == 0)
+            continue;
+        const char *was = json_string_value(json_object_get(node, "plugin"));
+        json_t *now = override_value(strchr(sets[i], '=') + 1);
+        int same = was && json_is_string(now) && strcmp(was, json_string_value(now)) == 0;
+        json_decref(now);
+        if (same)
+            continue;
+        char names[256], shown[200], was_text[80];
+        param_names(names, sizeof names, params);
+        lsgd_printable(shown, sizeof shown, sets[i], 120);
+        if (was)
+            snprintf(was_text, sizeof was_text, "'%s'", was);
+        else
+            snprintf(was_text, sizeof was_text, "the default plugin");
+        size_t used = notes ? strnlen(notes, notes_cap) : 0;
+        if (notes && used + 1 < notes_cap)
+            snprintf(notes + used, notes_cap - used,
+                     "%s--set %s: dropped %s.params %s from %s (given for %s)",
+                     used ? "\n" : "", shown, section, names, path, was_text);
+        json_object_del(node, "params");
+    }
 }
 
 /* ---- outer: loose keys are plugin parameters ------------------------------ */
@@ -278,43 +361,96 @@ static int check_and_complete(json_t *cfg, const char *path, lsgd_error *err)
         return LSGD_ERR_RUNTIME;
     if (gather_outer_params(cfg, err) || lsgd_schema_check(schema, schema, cfg, "", err) ||
         lsgd_config_check_limits(cfg, err) || check_cross_fields(cfg, err))
-        return lsgd_error_prefix(err, "%s: ", path);
+        return err->code;
     json_t *output = json_object_get(cfg, "output");
     if (!json_object_get(output, "dir")) {
         char dir[1024];
         lsgd_config_default_output_dir(dir, sizeof dir, path);
         json_object_set_new(output, "dir", json_string(dir));
     }
-    if (resolve_plugins(cfg, err))
-        return lsgd_error_prefix(err, "%s: ", path);
-    return LSGD_OK;
+    return resolve_plugins(cfg, err);
+}
+
+/* The file's config with the overrides applied, all but sets[skip] (skip
+ * >= n_sets: all), checked and completed; err unprefixed. */
+static json_t *load_overridden(const json_t *file, const char *path, const char *const *sets,
+                               size_t n_sets, size_t skip, char *notes, size_t notes_cap,
+                               lsgd_error *err)
+{
+    json_t *cfg = json_deep_copy(file);
+    if (!cfg) {
+        lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory");
+        return NULL;
+    }
+    int rc = gather_outer_params(cfg, err);
+    if (!rc)
+        drop_switched_plugin_params(cfg, path, sets, n_sets, skip, notes, notes_cap);
+    for (size_t i = 0; !rc && i < n_sets; i++)
+        if (i != skip)
+            rc = lsgd_config_set(cfg, sets[i], err);
+    if (!rc)
+        rc = check_and_complete(cfg, path, err);
+    if (rc) {
+        json_decref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* The --set overrides that caused a failure of the config they make
+ * together, as "--set A with --set B: " in out[cap]: each one whose
+ * absence makes the config pass or fail otherwise.  "" when the file
+ * fails with or without each. */
+static void blamed_overrides(char *out, size_t cap, const json_t *file, const char *path,
+                             const char *const *sets, size_t n_sets, const lsgd_error *failure)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n_sets; i++) {
+        lsgd_error without;
+        lsgd_error_clear(&without);
+        json_t *cfg = load_overridden(file, path, sets, n_sets, i, NULL, 0, &without);
+        int differs = cfg || strcmp(without.message, failure->message) != 0;
+        json_decref(cfg);
+        char shown[200];
+        lsgd_printable(shown, sizeof shown, sets[i], 120);
+        int n = differs ? snprintf(out + used, cap - used, "%s--set %s", used ? " with " : "",
+                                   shown)
+                        : 0;
+        if (n > 0 && (size_t)n < cap - used)
+            used += (size_t)n;
+    }
+}
+
+int lsgd_config_load_noting(json_t **out, const char *path, const char *const *sets,
+                            size_t n_sets, char *notes, size_t notes_cap, lsgd_error *err)
+{
+    *out = NULL;
+    if (notes && notes_cap)
+        notes[0] = '\0';
+    json_t *file = parse_file(path, err);
+    if (!file)
+        return LSGD_ERR_INPUT;
+    if (!json_is_object(file)) {
+        json_decref(file);
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: expected a JSON object at the top level",
+                              path);
+    }
+    *out = load_overridden(file, path, sets, n_sets, n_sets, notes, notes_cap, err);
+    if (!*out && strncmp(err->message, "--set '", 7) != 0) { /* else it names its --set */
+        char blamed[600] = "";
+        if (err->code == LSGD_ERR_INPUT)
+            blamed_overrides(blamed, sizeof blamed, file, path, sets, n_sets, err);
+        lsgd_error_prefix(err, "%s: ", blamed[0] ? blamed : path);
+    }
+    json_decref(file);
+    return *out ? LSGD_OK : err->code;
 }
 
 int lsgd_config_load(json_t **out, const char *path, const char *const *sets, size_t n_sets,
                      lsgd_error *err)
 {
-    *out = NULL;
-    json_t *cfg = parse_file(path, err);
-    if (!cfg)
-        return LSGD_ERR_INPUT;
-    if (!json_is_object(cfg)) {
-        json_decref(cfg);
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: expected a JSON object at the top level",
-                              path);
-    }
-    for (size_t i = 0; i < n_sets; i++) {
-        if (lsgd_config_set(cfg, sets[i], err)) {
-            json_decref(cfg);
-            return LSGD_ERR_INPUT;
-        }
-    }
-    int rc = check_and_complete(cfg, path, err);
-    if (rc) {
-        json_decref(cfg);
-        return rc;
-    }
-    *out = cfg;
-    return LSGD_OK;
+    return lsgd_config_load_noting(out, path, sets, n_sets, NULL, 0, err);
 }
 
 /* ---- run id --------------------------------------------------------------- */

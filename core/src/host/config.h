@@ -17,6 +17,15 @@
 int lsgd_config_load(json_t **out, const char *path, const char *const *sets, size_t n_sets,
                      lsgd_error *err);
 
+/* The same, and what the overrides did beyond setting their keys into
+ * notes[notes_cap] ("" when nothing; lines joined by '\n'): a --set that
+ * switches a section's plugin drops the file's params of that section,
+ * which were the previous plugin's (params given by --set are kept).  A
+ * failure caused by a --set names it ("--set KEY=VALUE: …") instead of
+ * the file. */
+int lsgd_config_load_noting(json_t **out, const char *path, const char *const *sets,
+                            size_t n_sets, char *notes, size_t notes_cap, lsgd_error *err);
+
 /* Apply one "a.b.c=value" to cfg. */
 int lsgd_config_set(json_t *cfg, const char *assignment, lsgd_error *err);
 

@@ -276,23 +276,35 @@ static int reap(worker_proc *w, int world, int *alive)
     return failed;
 }
 
-/* Run the transport's cleanup extension for run_id (best effort). */
-static void clean_transport(const json_t *cfg, const char *run_id)
+/* The manifest of the config's transport, from a registry the caller frees. */
+static int transport_manifest(const lsgd_manifest **out, lsgd_registry *reg, const json_t *cfg,
+                              lsgd_error *err)
 {
     const char *name = json_string_value(json_object_get(json_object_get(cfg, "transport"),
                                                          "plugin"));
+    int rc = lsgd_registry_discover(reg, cfg, err);
+    if (rc)
+        return rc;
+    rc = lsgd_registry_resolve(out, reg, LSGD_KIND_TRANSPORT, name ? name : "shm",
+                               "transport.plugin", err);
+    if (rc)
+        lsgd_registry_free(reg);
+    return rc;
+}
+
+/* Run the transport's cleanup extension for run_id (best effort). */
+static void clean_transport(const json_t *cfg, const char *run_id)
+{
     lsgd_registry reg;
     lsgd_error err;
     const lsgd_manifest *manifest;
-    if (lsgd_registry_discover(&reg, cfg, &err) != LSGD_OK)
+    if (transport_manifest(&manifest, &reg, cfg, &err) != LSGD_OK)
         return;
     lsgd_loaded loaded;
     static const char *const provides[] = {NULL};
-    if (lsgd_registry_resolve(&manifest, &reg, LSGD_KIND_TRANSPORT, name ? name : "shm",
-                              "transport.plugin", &err) == LSGD_OK &&
-        lsgd_plugin_load(&loaded, manifest, provides, &err) == LSGD_OK) {
+    if (lsgd_plugin_load(&loaded, manifest, provides, &err) == LSGD_OK) {
         const lsgd_plugin *p = loaded.plugin;
-        if (p->struct_size >= sizeof *p && p->get_extension) {
+        if (LSGD_HAS_OP(p, lsgd_plugin, get_extension)) {
             lsgd_transport_cleanup_fn cleanup =
                 (lsgd_transport_cleanup_fn)p->get_extension(LSGD_EXT_TRANSPORT_CLEANUP);
             if (cleanup)
@@ -301,6 +313,36 @@ static void clean_transport(const json_t *cfg, const char *run_id)
         lsgd_plugin_unload(&loaded);
     }
     lsgd_registry_free(&reg);
+}
+
+/* A transport whose manifest names the launchers of its workers
+ * ("started_by": ["mpirun", "srun"]) is not started from here: refuse
+ * naming them, the manifest, and the command to run instead. */
+static int refuse_started_elsewhere(const lsgd_launch *launch, const json_t *cfg, int world,
+                                    lsgd_error *err)
+{
+    lsgd_registry reg;
+    const lsgd_manifest *m;
+    int rc = transport_manifest(&m, &reg, cfg, err);
+    if (rc)
+        return rc;
+    size_t n = json_array_size(m->started_by);
+    if (n > 0) {
+        char by[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n && used < sizeof by; i++)
+            used += (size_t)snprintf(by + used, sizeof by - used, "%s%s",
+                                     i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                                     json_string_value(json_array_get(m->started_by, i)));
+        rc = lsgd_error_set(err, LSGD_ERR_INPUT,
+                            "transport.plugin: '%s' workers are started by %s (\"started_by\" "
+                            "in %s), not by lsgd run: run `%s -n %d lsgd run %s`",
+                            m->name, by, m->path,
+                            json_string_value(json_array_get(m->started_by, 0)), world,
+                            launch->config_path);
+    }
+    lsgd_registry_free(&reg);
+    return rc;
 }
 
 static int describe_failure(const worker_proc *w, int rank, int world, lsgd_error *err)
@@ -371,13 +413,9 @@ int lsgd_launch_run(const lsgd_launch *launch, const json_t *cfg, lsgd_error *er
     int world = json_is_integer(workers_json) ? (int)json_integer_value(workers_json) : 1;
     if (world < 1 || world > 4096)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "workers: %d is not in 1..4096", world);
-    const char *transport = json_string_value(json_object_get(json_object_get(cfg, "transport"),
-                                                              "plugin"));
-    if (transport && strcmp(transport, "mpi") == 0)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "transport.plugin: 'mpi' workers are started by MPI: run "
-                              "`mpirun -n %d lsgd run %s` (or srun)",
-                              world, launch->config_path);
+    int refused = refuse_started_elsewhere(launch, cfg, world, err);
+    if (refused)
+        return refused;
     char run_id[80];
     make_run_id(run_id, sizeof run_id, cfg);
 

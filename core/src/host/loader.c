@@ -9,8 +9,8 @@
  * descriptor; the descriptor's ABI major equals the host's; struct_size
  * covers the ABI 1.0 fields; its minor is not newer; name, kind, version
  * and ABI agree with the manifest (all differences in one line); the ops
- * table has the functions its kind requires; every `requires` capability
- * is provided.
+ * table has what its kind requires (ops_table.h, the check the hosts make
+ * too); every `requires` capability is provided.
  *
  * One inspection serves two callers.  A run (lsgd_plugin_load) stops at
  * the first problem.  `lsgd plugins check` (lsgd_plugin_check) goes on
@@ -29,8 +29,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/ops_table.h"
 #include "lsgd/scaling.h"
-#include "lsgd/transport.h"
+#include "util/input_file.h"
 
 /* Bytes of an ABI 1.0 descriptor the host reads: everything up to ops. */
 #define DESCRIPTOR_MIN_SIZE (offsetof(lsgd_plugin, ops) + sizeof(const void *))
@@ -69,15 +70,11 @@ static int stop(const inspection *in)
     return !in->report && in->problems > 0;
 }
 
-static int is_elf(const char *path)
+static int is_elf(int fd)
 {
     unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(magic, 1, sizeof magic, f);
-    fclose(f);
-    return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+    return pread(fd, magic, sizeof magic, 0) == 4 && magic[0] == 0x7f && magic[1] == 'E' &&
+           magic[2] == 'L' && magic[3] == 'F';
 }
 
 static int open_library(void **handle, inspection *in)
@@ -86,9 +83,15 @@ static int open_library(void **handle, inspection *in)
     struct stat st;
     if (stat(m->library, &st) != 0)
         return refuse(in, "the library named by %s does not exist (%s)", m->path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return refuse(in, "the library named by %s is not a regular file", m->path);
-    int elf = is_elf(m->library);
+    /* opened as an input file: a FIFO or directory is refused, never waited on */
+    int fd;
+    char what[4200];
+    lsgd_error not_input;
+    snprintf(what, sizeof what, "the library named by %s", m->path);
+    if (lsgd_input_open_fd(&fd, m->library, what, NULL, NULL, &not_input) != LSGD_OK)
+        return refuse(in, "%s", not_input.message);
+    int elf = is_elf(fd);
+    close(fd);
     dlerror();
     *handle = dlopen(m->library, RTLD_NOW | RTLD_LOCAL);
     if (*handle)
@@ -176,65 +179,24 @@ static int requires_capability(const lsgd_manifest *m, const char *name)
     return 0;
 }
 
-/* The names of the functions not present among n, joined by ", ". */
-static const char *missing_functions(char *out, size_t cap, const int *present,
-                                     const char *const *names, size_t n)
+/* A problem the ops table check found, said as the loader says any. */
+static void ops_problem(void *ctx, const char *problem)
 {
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (!present[i] && used < cap)
-            used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", names[i]);
-    return out;
+    refuse(ctx, "%s", problem);
 }
 
-static void check_scaling_ops(const lsgd_scaling_ops *ops, inspection *in)
+/* The table (ops_table.h), then what only the manifest can tell: a
+ * plugin taking Hessian-vector products says so in `requires`. */
+static void check_ops(const lsgd_plugin *p, inspection *in)
 {
-    size_t need = offsetof(lsgd_scaling_ops, step) + sizeof ops->step;
-    if (ops->struct_size < need) {
-        refuse(in, "scaling ops struct_size %zu is smaller than the %zu bytes of ABI %d.0",
-               ops->struct_size, need, LSGD_ABI_MAJOR);
+    if (lsgd_ops_check(p, ops_problem, in) && stop(in))
         return;
-    }
-    const int present[] = {!!ops->create, !!ops->destroy, !!ops->state_names, !!ops->step};
-    static const char *const names[] = {"create", "destroy", "state_names", "step"};
-    char lack[128];
-    if (*missing_functions(lack, sizeof lack, present, names, 4))
-        refuse(in, "scaling ops lack %s (create, destroy, state_names and step are required)", lack);
-    if (stop(in))
-        return;
-    if (ops->statistic_kind > LSGD_STATISTIC_HVP)
-        refuse(in, "unknown statistic_kind %u", ops->statistic_kind);
-    else if (ops->statistic_kind != LSGD_STATISTIC_NONE && (!ops->statistic || !ops->refresh))
-        refuse(in, "statistic_kind %u needs both statistic and refresh", ops->statistic_kind);
-    if (stop(in))
-        return;
-    if (ops->statistic_kind == LSGD_STATISTIC_HVP && !requires_capability(in->m, "hvp"))
+    const lsgd_scaling_ops *ops = p->ops;
+    if (p->kind == LSGD_KIND_SCALING &&
+        ops->struct_size >= LSGD_FIELD_END(lsgd_scaling_ops, statistic_kind) &&
+        ops->statistic_kind == LSGD_STATISTIC_HVP && !requires_capability(in->m, "hvp"))
         refuse(in, "takes Hessian-vector products (statistic_kind HVP) but manifest %s does not "
                "list \"hvp\" in requires", in->m->path);
-}
-
-static void check_transport_ops(const lsgd_transport_ops *ops, inspection *in)
-{
-    size_t need = offsetof(lsgd_transport_ops, wait) + sizeof ops->wait;
-    if (ops->struct_size < need) {
-        refuse(in, "transport ops struct_size %zu is smaller than the %zu bytes of ABI %d.0",
-               ops->struct_size, need, LSGD_ABI_MAJOR);
-        return;
-    }
-    const int present[] = {!!ops->open, !!ops->close, !!ops->allreduce_mean, !!ops->broadcast,
-                           !!ops->barrier};
-    static const char *const names[] = {"open", "close", "allreduce_mean", "broadcast", "barrier"};
-    char lack[128];
-    if (*missing_functions(lack, sizeof lack, present, names, 5))
-        refuse(in, "transport ops lack %s (open, close, allreduce_mean, broadcast and barrier are "
-               "required)", lack);
-    if (stop(in))
-        return;
-    int nonblocking = !!ops->iallreduce_mean + !!ops->test + !!ops->wait;
-    if (nonblocking != 0 && nonblocking != 3)
-        refuse(in, "transport ops give only some of iallreduce_mean, test and wait (all three or "
-               "none)");
 }
 
 static int is_provided(const char *need, const char *const *provides)
@@ -278,10 +240,7 @@ static void inspect_library(void **handle, const lsgd_plugin **plugin, inspectio
         return;
     if (find_descriptor(plugin, *handle, in) || check_descriptor(*plugin, in))
         return;
-    if ((*plugin)->kind == LSGD_KIND_SCALING)
-        check_scaling_ops((*plugin)->ops, in);
-    if ((*plugin)->kind == LSGD_KIND_TRANSPORT)
-        check_transport_ops((*plugin)->ops, in);
+    check_ops(*plugin, in);
 }
 
 static lsgd_load_watcher load_watcher;

@@ -10,6 +10,11 @@
  */
 #include "host/params.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +95,38 @@ int lsgd_params_validate(json_t **validated, const lsgd_manifest *manifest,
         json_object_set_new(out, key, json_deep_copy(d));
     }
     *validated = out;
+    return LSGD_OK;
+}
+
+/* ---- parameters that name files ------------------------------------------ */
+
+int lsgd_params_check_files(const lsgd_manifest *manifest, const json_t *validated,
+                            const char *config_key, lsgd_error *err)
+{
+    const char *key;
+    json_t *schema;
+    json_object_foreach(manifest->params, key, schema) {
+        const char *format = json_string_value(json_object_get(schema, "format"));
+        const char *path = json_string_value(json_object_get(validated, key));
+        if (!format || strcmp(format, "file") != 0 || !path || !*path)
+            continue;
+        char shown[300];
+        lsgd_printable(shown, sizeof shown, path, 200);
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        int regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        if (fd < 0)
+            return lsgd_error_set(err, LSGD_ERR_INPUT,
+                                  "%s.%s: cannot read '%s' (%s; a relative path is taken from "
+                                  "the working directory)",
+                                  config_key, key, shown, strerror(saved));
+        if (!regular)
+            return lsgd_error_set(err, LSGD_ERR_INPUT, "%s.%s: '%s' is not a regular file",
+                                  config_key, key, shown);
+    }
     return LSGD_OK;
 }
 

@@ -17,6 +17,13 @@
 int lsgd_params_validate(json_t **validated, const lsgd_manifest *manifest,
                          const json_t *given, const char *config_key, lsgd_error *err);
 
+/* Every non-empty string parameter the manifest marks "format": "file"
+ * (e.g. zmq's CURVE key files) names a regular file this process can read
+ * (relative to the working directory); else an error naming
+ * "<config_key>.<param>".  validated: from lsgd_params_validate. */
+int lsgd_params_check_files(const lsgd_manifest *manifest, const json_t *validated,
+                            const char *config_key, lsgd_error *err);
+
 /* A view of a validated object for plugins; valid while validated lives. */
 void lsgd_params_view(lsgd_params *view, const json_t *validated);
 

@@ -140,6 +140,7 @@ int lsgd_manifest_read(lsgd_manifest *out, const char *path, lsgd_error *err)
     out->abi_minor = (int)json_number_value(json_object_get(abi, "minor"));
     out->params = json_object_get(doc, "params");     /* defaults filled: {} */
     out->requires = json_object_get(doc, "requires"); /* defaults filled: [] */
+    out->started_by = json_object_get(doc, "started_by"); /* defaults filled: [] */
     out->document = doc;
     out->origin = "file";
     if (!out->path || !out->name || !out->version || !out->library || !out->description) {

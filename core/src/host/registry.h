@@ -27,6 +27,8 @@ typedef struct lsgd_manifest {
     int abi_major, abi_minor;
     json_t *params;    /* object: parameter name → schema (type, default, ranges, …) */
     json_t *requires;  /* array of capability names, e.g. ["hvp"] */
+    json_t *started_by; /* array of launchers that start the workers, e.g. ["mpirun", "srun"];
+                           [] when `lsgd run` starts them */
     json_t *document;  /* the whole manifest */
     const char *origin; /* where it was found: "plugin_path", "LSGD_PLUGIN_PATH", "built-in", "file" */
 } lsgd_manifest;

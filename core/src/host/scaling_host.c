@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "host/ops_table.h"
 #include "host/params.h"
 #include "host/plugin_call.h"
 
@@ -84,27 +85,10 @@ void lsgd_scaling_close(lsgd_scaling *s)
 
 static int check_ops(const lsgd_plugin *plugin, lsgd_error *err)
 {
-    const lsgd_scaling_ops *ops = plugin->ops;
-    if (plugin->kind != LSGD_KIND_SCALING || !ops)
+    if (plugin->kind != LSGD_KIND_SCALING || !plugin->ops)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "not a scaling plugin (kind %u, ops %s)",
-                              plugin->kind, ops ? "set" : "NULL");
-    /* ABI 1.0 tables reach at least to step; range, after it, is optional. */
-    size_t need = offsetof(lsgd_scaling_ops, step) + sizeof ops->step;
-    if (ops->struct_size < need)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "scaling ops table is %zu bytes; ABI %d.%d needs at least %zu",
-                              ops->struct_size, LSGD_ABI_MAJOR, LSGD_ABI_MINOR, need);
-    if (!ops->create || !ops->destroy || !ops->state_names || !ops->step)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "scaling ops create, destroy, state_names and step are required");
-    if (ops->statistic_kind > LSGD_STATISTIC_HVP)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "unknown statistic_kind %u (expected 0, 1, 2)",
-                              ops->statistic_kind);
-    if (ops->statistic_kind != LSGD_STATISTIC_NONE && (!ops->statistic || !ops->refresh))
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "statistic_kind %u needs the statistic and refresh ops",
-                              ops->statistic_kind);
-    return LSGD_OK;
+                              plugin->kind, plugin->ops ? "set" : "NULL");
+    return lsgd_ops_valid(plugin, err);
 }
 
 /* ---- memory for long float arrays ---------------------------------------- */
@@ -198,7 +182,7 @@ int lsgd_scaling_reset(lsgd_scaling *s, const lsgd_scaling_ctx *ctx, lsgd_error 
 {
     memset(s->memory, 0, s->count * s->dim * sizeof(float));
     s->clock = (lsgd_scaling_clock){0, 0};
-    if (!s->ops->init)
+    if (!LSGD_HAS_OP(s->ops, lsgd_scaling_ops, init))
         return LSGD_OK;
     return LSGD_PLUGIN_CALL(err, s->who, s->name, "warm start (init)",
                             s->ops->init(s->self, s->state, ctx, err));
@@ -327,8 +311,7 @@ int lsgd_scaling_local_step(lsgd_scaling *s, float *x, const lsgd_scaling_ctx *c
 void lsgd_scaling_range(const lsgd_scaling *s, float *dmin, float *dmax)
 {
     *dmin = *dmax = 1.0f;
-    if (s->ops->struct_size >= offsetof(lsgd_scaling_ops, range) + sizeof s->ops->range &&
-        s->ops->range)
+    if (LSGD_HAS_OP(s->ops, lsgd_scaling_ops, range))
         s->ops->range(s->self, s->state, &s->clock, dmin, dmax);
 }
 

@@ -6,7 +6,9 @@
  * checkpoints, averages or resets them for any plugin: averaging the state
  * across workers is one allreduce of `memory[count * dim]`.
  *
- * Life of a scaling instance in the engine:
+ * The plugin's side (call order, what each op may assume and must do) is
+ * the contract in lsgd/scaling.h; these wrappers keep the host's side of
+ * it.  Life of a scaling instance in the engine:
  *
  *   lsgd_scaling_open(&s, reg, cfg.scaling, "scaling", dim, provides, &err);
  *   lsgd_scaling_reset(&s, &ctx_at_x0, &err);        // warm start (OASIS, AdaGrad)

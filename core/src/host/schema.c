@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,27 @@ static int is_integral(const json_t *v)
     return isfinite(x) && x == floor(x) && x >= -0x1p63 && x < 0x1p63;
 }
 
+/* A real with an integral value beyond int64: a number, but no integer
+ * lsgd can hold. */
+static int integral_beyond_int64(const json_t *v)
+{
+    double x = json_is_real(v) ? json_real_value(v) : NAN;
+    return isfinite(x) && x == floor(x) && !(x >= -0x1p63 && x < 0x1p63);
+}
+
+static int wants_integer(const json_t *type)
+{
+    size_t i;
+    const json_t *t;
+    if (json_is_string(type))
+        return strcmp(json_string_value(type), "integer") == 0;
+    json_array_foreach(type, i, t) {
+        if (json_is_string(t) && strcmp(json_string_value(t), "integer") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int has_type(const json_t *v, const char *type)
 {
     if (strcmp(type, "object") == 0) return json_is_object(v);
@@ -229,6 +251,9 @@ static int check_type(checker *c, const json_t *type, const json_t *value, const
         return LSGD_OK;
     }
     lsgd_json_describe(got, sizeof got, value);
+    if (wants_integer(type) && integral_beyond_int64(value))
+        return fail(c, path, "%s: %s is out of range; expected an integer from %lld to %lld",
+                    lsgd_path_where(path), got, (long long)INT64_MIN, (long long)INT64_MAX);
     return fail(c, path, "%s: expected %s, got %s", lsgd_path_where(path), expected, got);
 }
 
@@ -581,6 +606,10 @@ static int check_keywords(checker *c, const json_t *schema, json_t *value, const
             return rc;
     }
     const json_t *type = json_object_get(schema, "type");
+    /* an integer key's own range, when it has one, says more than int64's */
+    if (type && wants_integer(type) && integral_beyond_int64(value) &&
+        check_number(c, schema, value, path))
+        return LSGD_ERR_INPUT;
     if (type && check_type(c, type, value, path))
         return LSGD_ERR_INPUT;
     const json_t *options = json_object_get(schema, "enum");

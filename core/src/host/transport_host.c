@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "host/ops_table.h"
 #include "host/params.h"
 #include "host/plugin_call.h"
 #include "host/registry.h"
@@ -32,6 +33,7 @@ struct lsgd_transport {
     lsgd_params *params;
 
     lsgd_transport_stats stats;
+    uint64_t plugin_bytes;        /* bytes_sent when last asked */
 
     /* Non-blocking average: the plugin's own, or allreduce_mean on `helper`. */
     lsgd_request *native;         /* outstanding native request */
@@ -119,12 +121,11 @@ int lsgd_transport_open_plugin(lsgd_transport **out, const lsgd_plugin *plugin,
 {
     *out = NULL;
     const lsgd_transport_ops *ops = plugin->ops;
-    if (plugin->kind != LSGD_KIND_TRANSPORT || !ops ||
-        ops->struct_size < offsetof(lsgd_transport_ops, iallreduce_mean) || !ops->open ||
-        !ops->close || !ops->allreduce_mean || !ops->broadcast || !ops->barrier)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "transport plugin '%s': not a transport, or open/close/"
-                              "allreduce_mean/broadcast/barrier missing", plugin->name);
+    if (plugin->kind != LSGD_KIND_TRANSPORT || !ops)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "transport plugin '%s': not a transport "
+                              "(kind %u, ops %s)", plugin->name, plugin->kind, ops ? "set" : "NULL");
+    if (lsgd_ops_valid(plugin, err))
+        return lsgd_error_prefix(err, "transport plugin '%s': ", plugin->name);
     lsgd_transport *t = calloc(1, sizeof *t);
     if (!t)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "transport: out of memory");
@@ -196,20 +197,19 @@ int lsgd_transport_open(lsgd_transport **out, const lsgd_registry *reg, const js
     return LSGD_OK;
 }
 
-/* ---- optional ops: present only when struct_size covers them ---- */
+/* ---- optional ops: LSGD_HAS_OP (absent when struct_size stops before) ---- */
 
+/* The validated table has iallreduce_mean, test and wait all three or none;
+ * an emulated link needs the helper thread, which sleeps before averaging. */
 static int has_native_iallreduce(const lsgd_transport *t)
 {
-    const lsgd_transport_ops *o = t->ops;
-    return o->struct_size >= offsetof(lsgd_transport_ops, bytes_sent) && o->iallreduce_mean &&
-           o->test && o->wait && t->delay.latency_ms == 0 && t->delay.bandwidth_mbps == 0;
+    return LSGD_HAS_OP(t->ops, lsgd_transport_ops, iallreduce_mean) &&
+           t->delay.latency_ms == 0 && t->delay.bandwidth_mbps == 0;
 }
 
 static int has_bytes_sent(const lsgd_transport *t)
 {
-    const lsgd_transport_ops *o = t->ops;
-    return o->struct_size >= offsetof(lsgd_transport_ops, bytes_sent) + sizeof o->bytes_sent &&
-           o->bytes_sent;
+    return LSGD_HAS_OP(t->ops, lsgd_transport_ops, bytes_sent);
 }
 
 /* Payload bytes of an allreduce when the plugin does not count: what a
@@ -377,11 +377,21 @@ int lsgd_transport_wait(lsgd_transport *t, lsgd_error *err)
     return rc;
 }
 
-void lsgd_transport_stats_get(const lsgd_transport *t, lsgd_transport_stats *out)
+/* While the helper thread is inside allreduce_mean the plugin is busy:
+ * no op of it is called then (lsgd/transport.h), bytes_sent included. */
+static int helper_busy(const lsgd_transport *t)
+{
+    return t->posted && !t->native;
+}
+
+void lsgd_transport_stats_get(lsgd_transport *t, lsgd_transport_stats *out)
 {
     *out = t->stats;
-    if (has_bytes_sent(t))
-        out->bytes_sent = t->ops->bytes_sent(t->self);
+    if (!has_bytes_sent(t))
+        return;
+    if (!helper_busy(t))
+        t->plugin_bytes = t->ops->bytes_sent(t->self);
+    out->bytes_sent = t->plugin_bytes; /* as of the last op that ended */
 }
 
 void lsgd_transport_close(lsgd_transport *t)

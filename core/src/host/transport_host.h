@@ -60,6 +60,9 @@ typedef struct lsgd_transport_stats {
     uint64_t calls;
 } lsgd_transport_stats;
 
-void lsgd_transport_stats_get(const lsgd_transport *t, lsgd_transport_stats *out);
+/* bytes_sent is the plugin's count when it keeps one; asked while no
+ * average runs on the helper thread, so during an outstanding average it
+ * is the count as of the last call that ended. */
+void lsgd_transport_stats_get(lsgd_transport *t, lsgd_transport_stats *out);
 
 #endif

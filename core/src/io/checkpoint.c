@@ -4,8 +4,11 @@
 #include "io/checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/input_file.h"
 
@@ -63,28 +66,81 @@ void lsgd_ckpt_abort(lsgd_ckpt_writer *w)
     lsgd_atomic_abort(&w->file);
 }
 
-int lsgd_ckpt_load(lsgd_ckpt *c, const char *path, lsgd_error *err)
+/* The records from offset 12 to the terminator: each {u32 len > 0, name,
+ * u64 n, n bytes} inside the file, and the terminator exactly 12 bytes
+ * before its end.  Returns 1 when they tile the file so. */
+static int records_tile(const unsigned char *bytes, size_t size)
+{
+    size_t pos = 12, end = size - 12;
+    while (pos < end) {
+        uint32_t len;
+        uint64_t n;
+        if (end - pos < 4)
+            return 0;
+        memcpy(&len, bytes + pos, 4);
+        pos += 4;
+        if (len == 0 || end - pos < (size_t)len + 8)
+            return 0;
+        pos += len;
+        memcpy(&n, bytes + pos, 8);
+        pos += 8;
+        if (n > end - pos)
+            return 0;
+        pos += (size_t)n;
+    }
+    uint32_t terminator;
+    memcpy(&terminator, bytes + end, 4);
+    return pos == end && terminator == 0;
+}
+
+/* The whole file into c->bytes: a regular file of at most max_bytes. */
+static int read_whole(lsgd_ckpt *c, const char *path, size_t max_bytes, lsgd_error *err)
+{
+    int fd;
+    size_t size;
+    if (lsgd_input_open_fd(&fd, path, "checkpoint", NULL, &size, err))
+        return err->code;
+    int rc = LSGD_OK;
+    if (size > max_bytes)
+        rc = lsgd_error_set(err, LSGD_ERR_INPUT,
+                            "%s: %zu bytes, more than the %zu a checkpoint of this run can "
+                            "hold (damaged, or another run's)", path, size, max_bytes);
+    else if (!(c->bytes = malloc(size > 0 ? size : 1)))
+        rc = lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory reading %s", path);
+    size_t got = 0;
+    while (!rc && got < size) {
+        ssize_t n = read(fd, c->bytes + got, size - got);
+        if (n <= 0)
+            rc = lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read checkpoint %s: %s", path,
+                                n < 0 ? strerror(errno) : "file shrank while read");
+        else
+            got += (size_t)n;
+    }
+    close(fd);
+    c->size = got;
+    return rc;
+}
+
+static int refuse(lsgd_ckpt *c, lsgd_error *err, const char *why)
+{
+    lsgd_ckpt_free(c);
+    return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %s", c->path, why);
+}
+
+int lsgd_ckpt_load_bounded(lsgd_ckpt *c, const char *path, size_t max_bytes, lsgd_error *err)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->path, sizeof c->path, "%s", path);
-    FILE *f;
-    int rc = lsgd_input_open(&f, path, "checkpoint", NULL, NULL, err);
-    if (rc != LSGD_OK)
-        return rc;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    c->bytes = malloc(size > 0 ? (size_t)size : 1);
-    c->size = size > 0 ? (size_t)size : 0;
-    int ok = c->bytes && fread(c->bytes, 1, c->size, f) == c->size;
-    fclose(f);
-    uint32_t version = 0;
-    if (ok && c->size >= 8 + 4 + 4 + 8)
-        memcpy(&version, c->bytes + 8, 4);
-    if (!ok || c->size < 24 || memcmp(c->bytes, MAGIC, 8) != 0) {
+    if (read_whole(c, path, max_bytes, err)) {
         lsgd_ckpt_free(c);
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: not an lsgd checkpoint", path);
+        return err->code;
     }
+    if (c->size < 8 || memcmp(c->bytes, MAGIC, 8) != 0)
+        return refuse(c, err, "not an lsgd checkpoint");
+    if (c->size < 8 + 4 + 4 + 8)
+        return refuse(c, err, "checkpoint cut short (truncated: damaged)");
+    uint32_t version;
+    memcpy(&version, c->bytes + 8, 4);
     if (version != LSGD_CHECKPOINT_VERSION) {
         lsgd_ckpt_free(c);
         return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -93,12 +149,16 @@ int lsgd_ckpt_load(lsgd_ckpt *c, const char *path, lsgd_error *err)
     }
     uint64_t stored;
     memcpy(&stored, c->bytes + c->size - 8, 8);
-    if (fnv1a(0xcbf29ce484222325ull, c->bytes, c->size - 8) != stored) {
-        lsgd_ckpt_free(c);
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s: checkpoint checksum mismatch (file damaged)", path);
-    }
+    if (fnv1a(0xcbf29ce484222325ull, c->bytes, c->size - 8) != stored)
+        return refuse(c, err, "checkpoint checksum mismatch (file damaged or cut short)");
+    if (!records_tile(c->bytes, c->size))
+        return refuse(c, err, "checkpoint records overrun the file (damaged)");
     return LSGD_OK;
+}
+
+int lsgd_ckpt_load(lsgd_ckpt *c, const char *path, lsgd_error *err)
+{
+    return lsgd_ckpt_load_bounded(c, path, SIZE_MAX, err);
 }
 
 void lsgd_ckpt_free(lsgd_ckpt *c)
@@ -110,6 +170,8 @@ void lsgd_ckpt_free(lsgd_ckpt *c)
 
 const void *lsgd_ckpt_find(const lsgd_ckpt *c, const char *name, size_t *bytes)
 {
+    if (!c->bytes || c->size < 24)
+        return NULL;
     size_t pos = 12, end = c->size - 8, want = strlen(name);
     while (pos + 4 <= end) {
         uint32_t len;

@@ -7,8 +7,12 @@
  *     { u32 name_len, name, u64 nbytes, bytes }…
  *     u32 0, u64 FNV-1a-64 of all the bytes before it
  *
- * What goes into the records (model, scaling state and clock, RNG states,
- * round, anchor, …) is the engine's business (engine/snapshot.c).
+ * A checkpoint is input like any other file: the reader refuses what is
+ * not a regular file, bounds what it reads, and checks magic, version,
+ * checksum and that the records tile the file exactly before any record
+ * is handed out.  What goes into the records (model, scaling state and
+ * clock, RNG states, round, anchor, …) and whether their values make
+ * sense is the engine's business (engine/snapshot.c).
  */
 #ifndef LSGD_CHECKPOINT_H
 #define LSGD_CHECKPOINT_H
@@ -19,7 +23,7 @@
 #include "io/atomic_file.h"
 #include "lsgd/errors.h"
 
-#define LSGD_CHECKPOINT_VERSION 1u
+#define LSGD_CHECKPOINT_VERSION 2u
 
 typedef struct lsgd_ckpt_writer {
     lsgd_atomic_file file;
@@ -37,7 +41,10 @@ typedef struct lsgd_ckpt {
     char path[4096];
 } lsgd_ckpt;
 
-/* Read and verify (magic, version, checksum); errors name the file. */
+/* Read and verify (regular file of at most max_bytes, magic, version,
+ * checksum, record layout); errors (LSGD_ERR_INPUT) name the file and say
+ * what is wrong.  lsgd_ckpt_load: no bound but the address space. */
+int lsgd_ckpt_load_bounded(lsgd_ckpt *c, const char *path, size_t max_bytes, lsgd_error *err);
 int lsgd_ckpt_load(lsgd_ckpt *c, const char *path, lsgd_error *err);
 void lsgd_ckpt_free(lsgd_ckpt *c);
 

@@ -8,7 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/input_file.h"
+#include "util/limits.h"
 
 const char *const LSGD_METRICS_COLUMNS =
     "round,step,wall_s,lr,train_loss,test_loss,test_accuracy,objective,grad_norm,drift,"
@@ -24,11 +28,25 @@ void lsgd_metrics_row_clear(lsgd_metrics_row *row)
     row->max_margin_cos = row->local_margin_cos = NAN;
 }
 
+/* Whether f holds at least keep bytes (a resume only ever cuts back). */
+static int holds(FILE *f, long keep)
+{
+    struct stat st;
+    return keep >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= keep;
+}
+
 static FILE *open_cut(const char *path, int resume, long keep, lsgd_error *err)
 {
     FILE *f = NULL;
     if (resume) {
         f = fopen(path, "r+b");
+        if (f && !holds(f, keep)) {
+            fclose(f);
+            lsgd_error_set(err, LSGD_ERR_INPUT,
+                           "cannot resume %s: it holds fewer than the %ld bytes the checkpoint "
+                           "recorded (replaced or cut since?)", path, keep);
+            return NULL;
+        }
         if (f && ftruncate(fileno(f), keep) == 0 && fseek(f, keep, SEEK_SET) == 0)
             return f;
         if (f)
@@ -176,9 +194,9 @@ static int append_row(lsgd_metrics_table *t, size_t *cap, char **fields, int n)
 int lsgd_metrics_read(lsgd_metrics_table *t, const char *path, lsgd_error *err)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
+    FILE *f;
+    if (lsgd_input_open(&f, path, "metrics", NULL, NULL, err) != LSGD_OK)
+        return err->code;
     char line[MAX_LINE], *fields[MAX_COLUMNS];
     if (!fgets(line, sizeof line, f)) {
         fclose(f);
@@ -192,9 +210,15 @@ int lsgd_metrics_read(lsgd_metrics_table *t, const char *path, lsgd_error *err)
         if (!(t->names[c] = strdup(fields[c])))
             rc = LSGD_ERR_RUNTIME;
     size_t cap = 0;
-    while (!rc && fgets(line, sizeof line, f))
+    while (!rc && t->rows < LSGD_MAX_METRICS_ROWS && fgets(line, sizeof line, f))
         rc = append_row(t, &cap, fields, split_fields(line, fields, MAX_COLUMNS));
+    int more = !rc && fgets(line, sizeof line, f) != NULL;
     fclose(f);
+    if (more) {
+        lsgd_metrics_table_free(t);
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: more than %llu rows; lsgd reads at most "
+                              "that many", path, LSGD_MAX_METRICS_ROWS);
+    }
     if (rc) {
         lsgd_metrics_table_free(t);
         return lsgd_error_set(err, rc, "%s: out of memory", path);

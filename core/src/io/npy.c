@@ -5,12 +5,13 @@
  */
 #include "io/npy.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/atomic_file.h"
+#include "util/input_file.h"
+#include "util/limits.h"
 
 static const char MAGIC[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -48,13 +49,33 @@ int lsgd_npy_write(const char *path, const float *data, const size_t *shape, int
     return lsgd_atomic_commit(&a, err);
 }
 
+/* The element count of the header's shape tuple, each product checked;
+ * 0 when it wraps. */
+static int shape_count(size_t *n, const char *shape)
+{
+    *n = 1;
+    for (const char *p = shape; *p && *p != ')';) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        if (!lsgd_product_within(n, *n, (size_t)v, SIZE_MAX / sizeof(float)))
+            return 0;
+        p = end;
+    }
+    return 1;
+}
+
 int lsgd_npy_read(const char *path, float **data, size_t *count, lsgd_error *err)
 {
     *data = NULL;
     *count = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
+    FILE *f;
+    size_t size;
+    if (lsgd_input_open(&f, path, ".npy file", NULL, &size, err) != LSGD_OK)
+        return err->code;
     unsigned char pre[10];
     char dict[65536];
     if (fread(pre, 1, 10, f) != 10 || memcmp(pre, MAGIC, 6) != 0 || pre[6] != 1) {
@@ -73,16 +94,14 @@ int lsgd_npy_read(const char *path, float **data, size_t *count, lsgd_error *err
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "%s: expected a float32 ('<f4') C-order array", path);
     }
-    size_t n = 1;
-    for (const char *p = shape + 10; *p && *p != ')';) {
-        char *end;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (end == p) {
-            p++;
-            continue;
-        }
-        n *= (size_t)v;
-        p = end;
+    /* the values are the bytes after the header: a shape that asks
+     * for more is refused before anything is allocated */
+    size_t n, after = size > 10 + hlen ? size - 10 - hlen : 0;
+    if (!shape_count(&n, shape + 10) || n > after / sizeof(float)) {
+        fclose(f);
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "%s: the header's shape asks for more float32 values than the "
+                              "%zu bytes after it hold", path, after);
     }
     float *buf = malloc((n ? n : 1) * sizeof *buf);
     if (!buf || fread(buf, sizeof *buf, n, f) != n) {

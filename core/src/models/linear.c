@@ -24,6 +24,7 @@ int linear_create(lsgd_model *model, const lsgd_model_ops *ops, linear_link link
     impl->base.input = train->d;
     impl->base.classes = train->classes;
     snprintf(impl->base.init.type, sizeof impl->base.init.type, "zeros");
+    impl->base.sized_by = "data.train";
     size_t dim = model_add_tensor(&impl->base, "weight", train->d, 0, 0, 0);
     if (impl->bias)
         dim = model_add_tensor(&impl->base, "bias", 1, 0, 1, dim);

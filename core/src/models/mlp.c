@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "models/model_impl.h"
+#include "util/limits.h"
 
 enum { MLP_MAX_LAYERS = 15, MLP_CHUNK = 512 };
 
@@ -166,18 +167,31 @@ static void softmax_xent_backward_r(float *Rdlogits, const float *probs, const f
 
 /* ---- chunks ---- */
 
+/* The widest layer, input included. */
+static size_t widest_layer(const mlp_impl *m)
+{
+    size_t widest = 0;
+    for (int l = 0; l <= m->L; l++)
+        widest = m->size[l] > widest ? m->size[l] : widest;
+    return widest;
+}
+
+/* Floats of one chunk's workspace: B·(s_0 + 4·Σ s_l + 6·max s).  Every
+ * s_l ≤ LSGD_MAX_FEATURES and L ≤ 15, so this stays below 2^42. */
+static size_t workspace_floats(const mlp_impl *m)
+{
+    size_t B = MLP_CHUNK, total = B * m->size[0];
+    for (int l = 1; l <= m->L; l++)
+        total += 4 * B * m->size[l];
+    return total + 6 * B * widest_layer(m);
+}
+
 static int workspace(mlp_impl *m)
 {
     if (m->work)
         return LSGD_OK;
-    size_t B = MLP_CHUNK, total = B * m->size[0], widest = 0;
-    for (int l = 1; l <= m->L; l++) {
-        total += 4 * B * m->size[l];
-        widest = m->size[l] > widest ? m->size[l] : widest;
-    }
-    widest = m->size[0] > widest ? m->size[0] : widest;
-    total += 6 * B * widest;
-    float *p = m->work = malloc(total * sizeof *p);
+    size_t B = MLP_CHUNK, widest = widest_layer(m);
+    float *p = m->work = malloc(workspace_floats(m) * sizeof *p);
     if (!p)
         return LSGD_ERR_RUNTIME;
     m->X = m->H[0] = p, p += B * m->size[0];
@@ -407,9 +421,10 @@ static int parse_layers(mlp_impl *m, const json_t *cfg, lsgd_error *err)
     for (size_t k = 0; k < n_hidden; k++) {
         json_t *s = hidden ? json_array_get(hidden, k) : NULL;
         long long width = s ? (json_is_integer(s) ? json_integer_value(s) : 0) : 256;
-        if (width < 1 || width > (1 << 24))
+        if (width < 1 || (unsigned long long)width > LSGD_MAX_FEATURES)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "model.hidden[%zu]: expected an integer >= 1", k);
+                                  "model.hidden[%zu]: %lld; expected an integer from 1 to %llu",
+                                  k, width, LSGD_MAX_FEATURES);
         m->size[k + 1] = (size_t)width;
     }
     m->L = (int)n_hidden + 1;
@@ -444,6 +459,7 @@ int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *tr
     m->base.input = train->d;
     m->base.classes = train->classes;
     snprintf(m->base.init.type, sizeof m->base.init.type, "%s", m->tanh_act ? "xavier" : "he");
+    m->base.sized_by = "model.hidden";
     size_t dim = 0;
     for (int l = 1; l <= m->L; l++) {
         char name[32];
@@ -457,5 +473,11 @@ int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *tr
         }
     }
     model->dim = dim;
+    if (workspace_floats(m) > LSGD_MAX_MLP_ACTIVATIONS)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "model.hidden: an mlp over %zu features with these widths needs "
+                              "%zu floats of activations for a chunk of %d rows; lsgd's limit "
+                              "is 2^28 = %llu", m->size[0], workspace_floats(m), MLP_CHUNK,
+                              LSGD_MAX_MLP_ACTIVATIONS);
     return LSGD_OK;
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/limits.h"
+
 size_t model_add_tensor(model_base *base, const char *name, size_t rows, size_t cols,
                         int is_bias, size_t offset)
 {
@@ -20,7 +22,11 @@ size_t model_add_tensor(model_base *base, const char *name, size_t rows, size_t 
     t->fan_in = cols ? cols : rows;
     t->fan_out = cols ? rows : 1;
     t->is_bias = is_bias;
-    return offset + rows * (cols ? cols : 1);
+    size_t size, end;
+    if (__builtin_mul_overflow(rows, cols ? cols : 1, &size) ||
+        __builtin_add_overflow(offset, size, &end))
+        return SIZE_MAX;
+    return end;
 }
 
 void model_base_free(model_base *base)
@@ -221,6 +227,29 @@ int model_check_batch(const lsgd_model *model, const lsgd_batch *batch, lsgd_err
 
 /* ---- construction ---- */
 
+/* The model's parameters within LSGD_MAX_PARAMETERS, else an error naming
+ * the key its size comes from and its largest tensor. */
+static int check_size(const lsgd_model *model, lsgd_error *err)
+{
+    const model_base *base = model->impl;
+    if (model->dim <= LSGD_MAX_PARAMETERS)
+        return LSGD_OK;
+    const model_tensor *largest = &base->tensors[0];
+    for (int k = 1; k < base->n_tensors; k++)
+        if ((double)base->tensors[k].rows * (double)base->tensors[k].cols >
+            (double)largest->rows * (double)largest->cols)
+            largest = &base->tensors[k];
+    char shape[64];
+    if (largest->cols)
+        snprintf(shape, sizeof shape, "%zu × %zu", largest->rows, largest->cols);
+    else
+        snprintf(shape, sizeof shape, "%zu", largest->rows);
+    return lsgd_error_set(err, LSGD_ERR_INPUT,
+                          "%s: model %s would have more parameters than lsgd's limit of 2^28 = "
+                          "%llu (%s alone is %s)", base->sized_by, model->ops->type,
+                          LSGD_MAX_PARAMETERS, largest->name, shape);
+}
+
 static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
                         const lsgd_dataset *train, lsgd_error *err)
 {
@@ -263,6 +292,8 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
     if (!model)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "model: out of memory");
     int rc = create_typed(model, json_string_value(type), cfg, train, err);
+    if (rc == LSGD_OK)
+        rc = check_size(model, err);
     if (rc == LSGD_OK)
         rc = parse_init(model->impl, cfg, model->dim, err);
     if (rc != LSGD_OK) {

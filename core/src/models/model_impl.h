@@ -35,6 +35,7 @@ typedef struct model_base {
     size_t input; /* features the model reads; 0 for data-free problems */
     int classes;  /* classes it predicts (2 for binary); 0 for regression/none */
     double l2;    /* (l2/2)·‖weights‖² is added to the loss */
+    const char *sized_by; /* the config key its size comes from, for messages */
 } model_base;
 
 /* Constructors: fill model->ops, dim, impl (a struct starting with
@@ -50,7 +51,8 @@ int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *tr
                     lsgd_error *err);
 
 /* Append a tensor of rows×cols (cols 0: vector) at the end of the vector;
- * returns the new dimension. */
+ * returns the new dimension, SIZE_MAX when it would wrap (a model that
+ * large is refused by lsgd_model_create before anything is allocated). */
 size_t model_add_tensor(model_base *base, const char *name, size_t rows, size_t cols,
                         int is_bias, size_t offset);
 

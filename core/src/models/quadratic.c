@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "models/model_impl.h"
+#include "util/limits.h"
 
 enum quadratic_problem { DIAGONAL, DENSE, NOISY3D, KINKED1D };
 enum { DENSE_MAX_DIM = 8192 };
@@ -241,9 +242,9 @@ static int parse_problem(quadratic_impl *q, const json_t *cfg, lsgd_error *err)
                                   q->problem == NOISY3D ? 3 : 1);
         n = q->problem == NOISY3D ? 3 : 1;
     }
-    if (n < 1 || (q->problem == DENSE && n > DENSE_MAX_DIM))
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "model.dim: %lld; expected 1..%d", n,
-                              q->problem == DENSE ? DENSE_MAX_DIM : 1 << 30);
+    unsigned long long most = q->problem == DENSE ? DENSE_MAX_DIM : LSGD_MAX_FEATURES;
+    if (n < 1 || (unsigned long long)n > most)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "model.dim: %lld; expected 1..%llu", n, most);
     q->n = (size_t)n;
     return LSGD_OK;
 }
@@ -288,6 +289,7 @@ int lsgd_quadratic_create(lsgd_model *model, const json_t *cfg, lsgd_error *err)
     if (rc != LSGD_OK)
         return rc;
     snprintf(q->base.init.type, sizeof q->base.init.type, "value");
+    q->base.sized_by = "model.dim";
     q->base.init.value[0] = q->problem == KINKED1D ? 2.0f : 1.0f;
     q->base.init.n_value = 1;
     model->dim = model_add_tensor(&q->base, "x", q->n, 0, 0, 0);

@@ -179,6 +179,7 @@ int lsgd_softmax_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset
     impl->base.input = train->d;
     impl->base.classes = train->classes;
     snprintf(impl->base.init.type, sizeof impl->base.init.type, "zeros");
+    impl->base.sized_by = "data.train";
     size_t dim = model_add_tensor(&impl->base, "weight", C, train->d, 0, 0);
     if (impl->bias)
         dim = model_add_tensor(&impl->base, "bias", C, 0, 1, dim);

@@ -23,6 +23,15 @@
 #define LSGD_MAX_STEPS 1000000000ull
 /* workers (processes of one run). */
 #define LSGD_MAX_WORKERS 1024ull
+/* Rows of a metrics.csv read back (`lsgd plot`): at most 64 columns of
+ * doubles each, so at most 4 GiB. */
+#define LSGD_MAX_METRICS_ROWS (1ull << 23)
+/* Parameters of a model (floats of its flat vector; the optimizer holds a
+ * few more of the same size): 2^28, 1 GiB a vector. */
+#define LSGD_MAX_PARAMETERS (1ull << 28)
+/* Floats of an MLP's activations for one chunk of 512 rows (every layer's
+ * A, H, R{A}, R{H} and the backward buffers): 2^28, 1 GiB. */
+#define LSGD_MAX_MLP_ACTIVATIONS (1ull << 28)
 /* Bytes of a config file or a plugin manifest. */
 #define LSGD_MAX_CONFIG_BYTES (16ull << 20)
 

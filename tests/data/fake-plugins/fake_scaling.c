@@ -7,6 +7,9 @@
  *   -DFAKE_ABI_MAJOR=2      the ABI major it claims (ABI mismatch)
  *   -DFAKE_ABI_MINOR=7      the ABI minor it claims (built for a newer host)
  *   -DFAKE_STRUCT_SIZE=16   the descriptor size it claims (shorter than the ABI's)
+ *   -DFAKE_OPS_SIZE='LSGD_FIELD_END(lsgd_scaling_ops, step)'
+ *                           the ops table size it claims (ops past it are absent)
+ *   -DFAKE_RANGE            has a range op saying D̂ lies in [7, 7]
  *   -DFAKE_STATISTIC_HVP    claims Hessian-vector statistics
  *   -DFAKE_CREATE_FAILS=3   create returns 3 and sets no message
  *   -DFAKE_STEP_FAILS=3     step returns 3 and sets no message
@@ -39,6 +42,9 @@
 #endif
 #ifndef FAKE_STRUCT_SIZE
 #define FAKE_STRUCT_SIZE sizeof(lsgd_plugin)
+#endif
+#ifndef FAKE_OPS_SIZE
+#define FAKE_OPS_SIZE sizeof(lsgd_scaling_ops)
 #endif
 
 #ifdef FAKE_ONLY_IN_WORKER
@@ -102,8 +108,16 @@ static int step(const void *self, float *x, float *const *state, const float *g,
 #endif
 }
 
+#ifdef FAKE_RANGE
+static void range(const void *self, float *const *state, const lsgd_scaling_clock *clock,
+                  float *dmin, float *dmax)
+{
+    *dmin = *dmax = 7.0f;
+}
+#endif
+
 static const lsgd_scaling_ops ops = {
-    .struct_size = sizeof(lsgd_scaling_ops),
+    .struct_size = FAKE_OPS_SIZE,
 #ifdef FAKE_STATISTIC_HVP
     .statistic_kind = LSGD_STATISTIC_HVP,
     .statistic = statistic,
@@ -115,6 +129,9 @@ static const lsgd_scaling_ops ops = {
     .destroy = destroy,
     .state_names = state_names,
     .step = step,
+#ifdef FAKE_RANGE
+    .range = range,
+#endif
 };
 
 static const lsgd_plugin plugin = {
