@@ -148,7 +148,8 @@ bench: all bench-deps $(BENCH_BIN)
 
 # Fuzzing: tests/fuzz/<harness>.c, libFuzzer with ASan + UBSan (clang), each
 # linked with the core sources built apart in build-fuzz/ (the helpers
-# fuzz.c and data.c are shared, not harnesses).  `make fuzz FUZZ_SECONDS=N`
+# fuzz.c and data.c are shared, not harnesses; the zmq transport's pure
+# frame and rendezvous decoders are linked in for the zmq_* harnesses).  `make fuzz FUZZ_SECONDS=N`
 # runs every harness N seconds (FUZZ=config,idx: some only), printing
 # executions, coverage and crashes; it fails naming the reproducer of a crash.
 FUZZ_SECONDS ?= 60
@@ -160,7 +161,8 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) $(FUZZ_SAN) -f
                 '-Dtarget_clones(...)=unused'
 FUZZ_SHARED  := tests/fuzz/fuzz.c tests/fuzz/data.c
 FUZZ_NAMES   := $(filter-out $(basename $(notdir $(FUZZ_SHARED))),$(basename $(notdir $(wildcard tests/fuzz/*.c))))
-FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(FUZZ_SHARED))
+FUZZ_WIRE    := transports/zmq/frame.c transports/zmq/handshake.c
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(FUZZ_SHARED) $(FUZZ_WIRE))
 FUZZ_MAIN    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
 FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
 FUZZ_JSON    := $(PLUGIN_NAMES:%=$(FUZZ_BUILD)/plugins/%.json)
@@ -173,7 +175,7 @@ fuzz-deps: deps
 
 $(FUZZ_BUILD)/obj/%.o: %.c | fuzz-deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -Itransports/zmq $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FUZZ_BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json
 

@@ -125,14 +125,17 @@ put("zmq_frame", "not-a-header", b"LSGD" + bytes(20) + b"@@PAYLOAD@@")
 P = b"@@PART@@"
 W = 4 - 1  # the world byte: 1 + b % 16
 endpoints = b"tcp://0.0.0.0:5001\n-\ntcp://*:5003\nipc:///tmp/x.1-3"
-put("zmq_rendezvous", "hello", bytes([W]) + b"identity" + P + header(HELLO, offset=0, length=0)
+# a HELLO's length is the joining rank's frame_size, in floats
+put("zmq_rendezvous", "hello", bytes([W]) + b"identity" + P + header(HELLO, offset=0, length=1 << 16)
     + P + RUN.encode() + P + endpoints)
-put("zmq_rendezvous", "hello-other-run", bytes([W]) + b"id" + P + header(HELLO, length=0) + P
-    + b"cfg-other" + P + endpoints)
-put("zmq_rendezvous", "hello-rank-0", bytes([W]) + b"id" + P + header(HELLO, src=0, length=0)
+put("zmq_rendezvous", "hello-small-frame", bytes([W]) + b"identity" + P
+    + header(HELLO, offset=0, length=8) + P + RUN.encode() + P + endpoints)
+put("zmq_rendezvous", "hello-other-run", bytes([W]) + b"id" + P + header(HELLO, length=1 << 16)
+    + P + b"cfg-other" + P + endpoints)
+put("zmq_rendezvous", "hello-rank-0", bytes([W]) + b"id" + P + header(HELLO, src=0, length=1 << 16)
     + P + RUN.encode() + P + endpoints)
-put("zmq_rendezvous", "hello-long-line", bytes([W]) + b"id" + P + header(HELLO, length=0) + P
-    + RUN.encode() + P + b"tcp://" + b"a" * 300 + b"\n-\nx\ny")
+put("zmq_rendezvous", "hello-long-line", bytes([W]) + b"id" + P + header(HELLO, length=1 << 16)
+    + P + RUN.encode() + P + b"tcp://" + b"a" * 300 + b"\n-\nx\ny")
 table = b"\n".join([b"-", b"tcp://10.0.0.1:5001", b"tcp://10.0.0.1:5002", b"tcp://10.0.0.1:5003"]
                    * 4)
 put("zmq_rendezvous", "welcome", bytes([W]) + header(WELCOME, src=0, length=1 << 16) + P + table)
