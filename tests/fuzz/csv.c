@@ -4,13 +4,9 @@
  * labels, normalize).  Input: one options byte (data.h), then the file.
  */
 #include "data.h"
-#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
-    const char *path = fuzz_file("train.csv", data + 1, size - 1);
-    fuzz_load_data(json_pack("{s:s,s:s}", "format", "csv", "path", path), data[0]);
+    fuzz_load_file("csv", "train.csv", data, size);
     return 0;
 }

@@ -28,3 +28,11 @@ void fuzz_load_data(json_t *train, uint8_t options)
     lsgd_dataset_free(test);
     json_decref(data);
 }
+
+void fuzz_load_file(const char *format, const char *file, const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    const char *path = fuzz_file(file, data + 1, size - 1);
+    fuzz_load_data(json_pack("{s:s,s:s}", "format", format, "path", path), data[0]);
+}

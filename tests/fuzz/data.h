@@ -17,4 +17,8 @@
 /* train is {"format": …, paths…}; options is the first input byte. */
 void fuzz_load_data(json_t *train, uint8_t options);
 
+/* The input of a one-file format: the options byte, then the file, written
+ * as `file` and loaded as data.train {"format": format, "path": …}. */
+void fuzz_load_file(const char *format, const char *file, const uint8_t *data, size_t size);
+
 #endif
