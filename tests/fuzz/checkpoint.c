@@ -1,7 +1,8 @@
 /*
  * checkpoint.c — fuzzes a checkpoint file as --resume reads it:
- * lsgd_ckpt_load (magic, version, checksum), then every record the engine
- * restores (engine/snapshot.c) looked up and copied whole.
+ * lsgd_ckpt_load_bounded (regular file within a bound, magic, version,
+ * checksum, records tiling the file), then every record the engine
+ * examines and restores (engine/snapshot.c) looked up and copied whole.
  *
  * The harness re-signs the input (its last 8 bytes become the FNV-1a
  * checksum of the rest) so the fuzzer reaches the records behind the
@@ -38,13 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lsgd_ckpt c;
     lsgd_error err;
     lsgd_error_clear(&err);
-    int rc = lsgd_ckpt_load(&c, path, &err);
-    fuzz_check(rc, &err, "lsgd_ckpt_load");
+    int rc = lsgd_ckpt_load_bounded(&c, path, 1 << 20, &err);
+    fuzz_check(rc, &err, "lsgd_ckpt_load_bounded");
     if (rc != LSGD_OK)
         return 0;
     static const char *const records[] = {
         "meta", "x", "scaling", "outer", "x_sync", "anchor", "momentum", "post",
-        "rng.noise", "rng.scaling", "sampler.order", "sampler.rng", "report"};
+        "rng.noise", "rng.scaling", "sampler.order", "sampler.rng", "report", "config"};
     for (size_t i = 0; i < sizeof records / sizeof *records; i++) {
         size_t n = 0;
         const void *p = lsgd_ckpt_find(&c, records[i], &n);
