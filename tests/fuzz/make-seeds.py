@@ -78,8 +78,8 @@ labels = struct.pack(">II", 0x0801, 3) + bytes([0, 1, 2])
 sep = b"@@LABELS@@"
 for opt in (0, 1, 2 | 4, 64, 128, 64 | 128):
     put("idx", f"tiny-{opt}", bytes([opt]) + images + sep + labels)
-put("idx", "own-gzip", b"\x00" + gzip.compress(images) + sep + gzip.compress(labels))
-put("idx", "cut-gzip", b"\x00" + gzip.compress(images)[:20] + sep + labels)
+put("idx", "own-gzip", b"\x00" + gzip.compress(images, mtime=0) + sep + gzip.compress(labels, mtime=0))
+put("idx", "cut-gzip", b"\x00" + gzip.compress(images, mtime=0)[:20] + sep + labels)
 put("idx", "gzip-4-bytes", b"\x00" + bytes([0x1F, 0x8B, 0x8C, 0xFF]) + sep + labels)
 put("idx", "dims-overflow", b"\x00" + struct.pack(">IIII", 0x0803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
     + sep + labels)
