@@ -2,14 +2,19 @@
 #
 #   make            build/bin/lsgd, build/lib/liblsgd.so, build/plugins/<name>.so + .json
 #   make run        the quick start: MNIST MLP, 2 workers, shm, Local Adam
-#   make test       the CUnit suite (prints CUnit's summary)
+#   make test       the CUnit suite: CUnit's summary, then the suite's real wall time
 #   make bench      speed figures and ratios (not part of the tests)
 #   make fuzz       each libFuzzer harness of tests/fuzz for FUZZ_SECONDS, in build-fuzz/
 #   make SAN=1 …    everything built with AddressSanitizer + UBSan, in build-san/
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local    (also lsgd-new-plugin, the plugin scaffold)
+#   make deps       only install the missing Debian packages
 #
-# Missing Debian packages are installed by `make deps` (run first by every
-# target) when running as root: `apt-get update` once, then `apt-get install`.
+# Two stages.  First `deps` installs the missing Debian packages (as root:
+# `apt-get update` once, then `apt-get install`; otherwise it names them and
+# stops).  Then a sub-make reads the build proper ("Stage 2" below),
+# whose build.mk files ask mpicc/pkg-config for flags: it starts only after
+# deps has finished, so a fresh machine builds on the first try, and no
+# build rule depends on apt or npm.  `make clean` installs nothing.
 
 SAN     ?= 0
 ifeq ($(SAN),1)
@@ -45,6 +50,51 @@ DEB_PKGS  := build-essential pkg-config libjansson-dev libzmq3-dev libcunit1-dev
 BENCH_PKGS := python3-torch
 FUZZ_PKGS  := clang libclang-rt-14-dev
 
+ifneq ($(LSGD_STAGE),build)
+# Stage 1: packages, then every goal given (default `all`) in one sub-make.
+GOALS      := $(or $(MAKECMDGOALS),all)
+BUILD_GOALS := $(filter-out deps bench-deps fuzz-deps,$(GOALS))
+
+.PHONY: $(GOALS) deps bench-deps fuzz-deps build-stage
+$(BUILD_GOALS): build-stage ; @:
+build-stage: $(if $(filter-out clean,$(BUILD_GOALS)),deps) $(if $(filter bench,$(GOALS)),bench-deps) \
+             $(if $(filter fuzz,$(GOALS)),fuzz-deps)
+	+@$(MAKE) --no-print-directory LSGD_STAGE=build $(BUILD_GOALS)
+
+# missing PACKAGES…: those of PACKAGES that dpkg does not have installed.
+missing = installed=" $$(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(1) 2>/dev/null | \
+	    awk '$$2 == "installed" { printf "%s ", $$1 }')"; \
+	  missing=""; for p in $(1); do \
+	    case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
+	  done
+
+deps:
+	@$(call missing,$(DEB_PKGS)); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "lsgd: installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	      { echo "lsgd: apt-get install$$missing failed" >&2; exit 1; }; \
+	  else echo "lsgd: missing Debian packages:$$missing (run make as root, or: sudo apt-get install$$missing)" >&2; exit 2; fi; \
+	fi
+
+bench-deps: deps
+	@$(call missing,$(BENCH_PKGS)); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	  echo "lsgd: $(BENCH_PKGS) missing; PyTorch columns of the benchmarks will be skipped"
+
+fuzz-deps: deps
+	@$(call missing,$(FUZZ_PKGS)); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	  { echo "lsgd: make fuzz needs$$missing (run make as root, or: sudo apt-get install$$missing)" >&2; exit 2; }
+
+else
+# Stage 2: the build proper, run by stage 1 once the packages are there.
+
 CORE_SRC  := $(filter-out core/src/cli/%,$(shell find core/src -name '*.c' | sort))
 CLI_SRC   := $(shell find core/src/cli -name '*.c' | sort)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -72,32 +122,11 @@ BENCH_BIN := $(BENCH_SRC:tools/benchmarks/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/lib/liblsgd.so
 BIN := $(BUILD)/bin/lsgd
-DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps bench-deps fuzz-deps plugins run test bench fuzz install clean
+.PHONY: all plugins run test bench fuzz install clean
 all: $(BIN) $(LIB) plugins
 
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	command -v npm >/dev/null || missing="$$missing npm"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "lsgd: installing Debian packages:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	  else echo "lsgd: missing Debian packages:$$missing (run make as root, or apt-get install them)"; exit 2; fi; \
-	fi
-	@mkdir -p $(BUILD) && touch $@
-
-bench-deps: deps
-	@dpkg-query -W -f='$${Status}' $(BENCH_PKGS) 2>/dev/null | grep -q 'install ok installed' || \
-	  { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_PKGS) >/dev/null; } || \
-	  echo "lsgd: $(BENCH_PKGS) missing; PyTorch columns of the benchmarks will be skipped"
-
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -117,7 +146,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h | $(DEPS_STAMP)
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
@@ -135,23 +164,31 @@ $(BUILD)/bench/%: tools/benchmarks/%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -L$(BUILD)/lib -llsgd -ljansson -lopenblas -ldl -lpthread -lm -lrt -Wl,-rpath,'$$ORIGIN/../lib'
 
 # The suite: CUnit, one binary, every tests/unit/*.c.  TESTS=suite[,suite]
-# runs a subset.  Tests find the build through LSGD_BUILD.
+# runs a subset.  Tests find the build through LSGD_BUILD.  The last line is
+# the real wall time of the suite: CUnit's "Elapsed time" in its summary is
+# the CPU time of its own process, without the programs the tests start.
 test: all $(BUILD)/tests/unit_tests
-	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)
+	@$(if $(findstring s,$(firstword -$(MAKEFLAGS))),,echo "LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS)";) \
+	start=$$(date +%s.%N); status=0; \
+	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) $(BUILD)/tests/unit_tests $(TESTS) || status=$$?; \
+	wall=$$(awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%.1f", e - s }'); \
+	echo "make test: wall time $$wall s for the whole suite (CUnit's Elapsed time above is its own CPU time)"; \
+	exit $$status
 
 run: all
 	tools/fetch-data mnist
-	$(BIN) run examples/quickstart.json
+	$(BIN) run examples/quickstart.json --force
 
-bench: all bench-deps $(BENCH_BIN)
+bench: all $(BENCH_BIN)
 	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) tools/bench $(or $(AREA),all)
 
 # Fuzzing: tests/fuzz/<harness>.c, libFuzzer with ASan + UBSan (clang), each
 # linked with the core sources built apart in build-fuzz/ (the helpers
 # fuzz.c and data.c are shared, not harnesses; the zmq transport's pure
-# frame and rendezvous decoders are linked in for the zmq_* harnesses).  `make fuzz FUZZ_SECONDS=N`
-# runs every harness N seconds (FUZZ=config,idx: some only), printing
-# executions, coverage and crashes; it fails naming the reproducer of a crash.
+# frame and rendezvous decoders are linked in for the zmq_* harnesses).
+# `make fuzz FUZZ_SECONDS=N` runs every harness N seconds (FUZZ=config,idx:
+# some only), printing executions, coverage and crashes; it fails naming the
+# reproducer of a crash.  Stage 1 installs FUZZ_PKGS (fuzz-deps) first.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
 FUZZ_CC      := clang
@@ -168,12 +205,7 @@ FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
 FUZZ_JSON    := $(PLUGIN_NAMES:%=$(FUZZ_BUILD)/plugins/%.json)
 comma        := ,
 
-fuzz-deps: deps
-	@dpkg-query -W -f='$${Status}\n' $(FUZZ_PKGS) 2>/dev/null | grep -c 'install ok installed' | grep -qx $(words $(FUZZ_PKGS)) || \
-	  { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(FUZZ_PKGS) >/dev/null; } || \
-	  { echo "lsgd: make fuzz needs $(FUZZ_PKGS) (run make as root, or apt-get install them)"; exit 2; }
-
-$(FUZZ_BUILD)/obj/%.o: %.c | fuzz-deps
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -Itransports/zmq $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -197,6 +229,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 tools/new-plugin $(DESTDIR)$(PREFIX)/bin/lsgd-new-plugin
 	install -m 644 $(PLUGIN_SO) $(PLUGIN_JSON) $(DESTDIR)$(PREFIX)/lib/lsgd/plugins/
 	install -m 644 core/include/lsgd/*.h $(DESTDIR)$(PREFIX)/include/lsgd/
 	install -m 644 schemas/*.json $(DESTDIR)$(PREFIX)/share/lsgd/schemas/
@@ -207,3 +240,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(FUZZ_MAIN:.o=.d)
+endif

@@ -9,7 +9,9 @@
  *
  * t = clock->step, r = clock->refresh (equal when D is refreshed every
  * step), so with one worker and `refresh: local` this is torch.optim.Adam /
- * AdamW step for step, in the same float32 operation order.
+ * AdamW step for step, in the same float32 operation order.  Without
+ * bias_correction both factors are 1 and v starts at initial_accumulator:
+ * FedAdam's server step (Reddi et al. 2021), x ← x − γ m / (√v + τ), ε = τ.
  *
  * Copy this file to write your own preconditioner: the state is the named
  * arrays of adam_state_names (owned by the host), `self` only the
@@ -22,8 +24,8 @@
 
 typedef struct adam {
     size_t dim;
-    double beta1, beta2, eps, weight_decay;
-    int decoupled, amsgrad;
+    double beta1, beta2, eps, weight_decay, initial_accumulator;
+    int decoupled, amsgrad, bias_correction;
 } adam;
 
 enum { M, V, V_MAX }; /* the state arrays, each [dim] */
@@ -41,6 +43,8 @@ static int adam_create(void **self, const lsgd_params *p, size_t dim, lsgd_error
         .weight_decay = lsgd_param_number(p, "weight_decay"),
         .decoupled = lsgd_param_bool(p, "decoupled"),
         .amsgrad = lsgd_param_bool(p, "amsgrad"),
+        .bias_correction = lsgd_param_bool(p, "bias_correction"),
+        .initial_accumulator = lsgd_param_number(p, "initial_accumulator"),
     };
     *self = a;
     return LSGD_OK;
@@ -59,10 +63,27 @@ static float adam_l2(const adam *a)
     return a->decoupled ? 0.0f : (float)a->weight_decay;
 }
 
-/* √(1−β₂ʳ); 1 before the first refresh so that D̂ stays finite. */
+/* √(1−β₂ʳ); 1 before the first refresh so that D̂ stays finite, and
+ * without bias correction. */
 static float adam_bc2_sqrt(const adam *a, const lsgd_scaling_clock *clock)
 {
-    return clock->refresh ? (float)sqrt(1.0 - pow(a->beta2, (double)clock->refresh)) : 1.0f;
+    return clock->refresh && a->bias_correction
+               ? (float)sqrt(1.0 - pow(a->beta2, (double)clock->refresh)) : 1.0f;
+}
+
+/* γ/(1−β₁ᵗ), or γ without bias correction. */
+static float adam_step_size(const adam *a, float lr, const lsgd_scaling_clock *clock)
+{
+    return a->bias_correction ? (float)(lr / (1.0 - pow(a->beta1, (double)clock->step))) : lr;
+}
+
+/* What the first refresh (r = 1, v still zero) adds to v: v₀ =
+ * initial_accumulator (0, as torch, unless asked).  Not an init op: the
+ * engine draws a minibatch for a warm start, which would move the batch
+ * stream of every Adam run. */
+static float adam_v0(const adam *a, const lsgd_scaling_clock *clock)
+{
+    return clock->refresh == 1 ? (float)a->initial_accumulator : 0.0f;
 }
 
 /* H[dim] = g⊙g at ctx->x. */
@@ -82,9 +103,9 @@ static int adam_refresh(const void *self, float *const *state, const float *H,
 {
     const adam *a = self;
     float *restrict v = state[V], *restrict v_max = a->amsgrad ? state[V_MAX] : NULL;
-    const float b2 = (float)a->beta2, c2 = (float)(1.0 - a->beta2);
+    const float b2 = (float)a->beta2, c2 = (float)(1.0 - a->beta2), v0 = adam_v0(a, clock);
     for (size_t i = 0; i < a->dim; i++) {
-        v[i] = b2 * v[i] + c2 * H[i];
+        v[i] = b2 * (v[i] + v0) + c2 * H[i];
         if (v_max)
             v_max[i] = v_max[i] > v[i] ? v_max[i] : v[i];
     }
@@ -100,12 +121,13 @@ adam_pass(const adam *a, float *restrict x, float *restrict m, float *restrict v
 {
     const float b1 = (float)a->beta1, c1 = (float)(1.0 - a->beta1);
     const float b2 = (float)a->beta2, c2 = (float)(1.0 - a->beta2);
-    const float step_size = (float)(lr / (1.0 - pow(a->beta1, (double)clock->step)));
+    const float step_size = adam_step_size(a, lr, clock);
     const float bc2_sqrt = adam_bc2_sqrt(a, clock), eps = (float)a->eps, l2 = adam_l2(a);
+    const float v0 = adam_v0(a, clock);
     const float decay = a->decoupled ? (float)(1.0 - (double)lr * a->weight_decay) : 1.0f;
     for (size_t i = 0; i < a->dim; i++) {
         float gi = g[i] + l2 * x[i];
-        float vi = refresh ? b2 * v[i] + c2 * gi * gi : v[i];
+        float vi = refresh ? b2 * (v[i] + v0) + c2 * gi * gi : v[i];
         v[i] = vi;
         if (amsgrad) /* v_max ≥ v already holds when v did not change */
             vi = v_max[i] = v_max[i] > vi ? v_max[i] : vi;

@@ -18,8 +18,9 @@ static const struct {
     {"sgd", "{\"momentum\": 0.9, \"nesterov\": true}"},
     {"adam", "{\"amsgrad\": true, \"weight_decay\": 0.01}"},
     {"rmsprop", "{\"centered\": true, \"momentum\": 0.5}"},
-    {"oasis", "{\"momentum\": 0.9, \"warmup_samples\": 3, \"alpha\": 0.01}"},
+    {"oasis", "{\"momentum\": 0.9, \"warmup_samples\": 3, \"alpha\": 0.01, \"adaptive_lr\": true}"},
     {"adagrad", "{\"initial_accumulator\": 0.1}"},
+    {"yogi", "{\"initial_accumulator\": 0.01}"},
 };
 enum { N_PLUGINS = sizeof all_arrays / sizeof all_arrays[0] };
 
@@ -107,13 +108,27 @@ LSGD_TEST(scaling, hutchinson_estimate_is_exact_for_a_diagonal_hessian)
 }
 
 /* OASIS on f(x) = ½ xᵀAx − bᵀx with a dense symmetric A, so Hutchinson's
- * estimate is genuinely random: the float plugin against the formulas of
- * docs/algorithms.md §1.2.5 in double, with the same Rademacher vectors. */
+ * estimate is genuinely random: the float plugin against the paper's
+ * recursion (docs/algorithms.md §1.2.5) in double, with the same Rademacher
+ * vectors. */
 enum { OD = 24, OSTEPS = 60, OWARM = 4 };
 typedef struct dense {
     double A[OD][OD], b[OD];
     lsgd_rng rng;
 } dense;
+
+/* A's diagonal uniform in [lo, lo + 4], off-diagonal N(0, 0.1²); lo < 0
+ * makes A indefinite. */
+static void dense_init(dense *p, lsgd_rng *r, double lo)
+{
+    for (int i = 0; i < OD; i++) {
+        p->b[i] = lsgd_rng_normal(r);
+        for (int j = 0; j <= i; j++)
+            p->A[i][j] = p->A[j][i] = i == j ? lo + 4.0 * lsgd_rng_uniform(r)
+                                             : 0.1 * lsgd_rng_normal(r);
+    }
+    lsgd_rng_seed(&p->rng, 2024, 3);
+}
 
 static int dense_hvp(void *host, const float *v, float *out, lsgd_error *err)
 {
@@ -130,6 +145,27 @@ static int dense_hvp(void *host, const float *v, float *out, lsgd_error *err)
 static uint64_t dense_random(void *host)
 {
     return lsgd_rng_next(&((dense *)host)->rng);
+}
+
+static lsgd_scaling_ctx dense_ctx(dense *p, const float *x, const float *g)
+{
+    return (lsgd_scaling_ctx){.struct_size = sizeof(lsgd_scaling_ctx), .dim = OD, .x = x,
+                              .g = g, .host = p, .hvp = dense_hvp, .random = dense_random};
+}
+
+/* g = Ax − b: in float from x (for the plugin), in double from xr. */
+static void dense_gradient(float *g, double *gr, const dense *p, const float *x,
+                           const double *xr)
+{
+    for (int i = 0; i < OD; i++) {
+        double sf = 0, sr = 0;
+        for (int j = 0; j < OD; j++) {
+            sf += p->A[i][j] * x[j];
+            sr += p->A[i][j] * xr[j];
+        }
+        g[i] = (float)(sf - p->b[i]);
+        gr[i] = sr - p->b[i];
+    }
 }
 
 static void dense_rademacher(double *z, lsgd_rng *r)
@@ -154,67 +190,77 @@ static void dense_hutchinson(double *H, const dense *p, lsgd_rng *r)
     }
 }
 
-LSGD_TEST(scaling, oasis_equals_double_precision_formulas_with_the_same_rademacher_vectors)
+/* D₀ = the mean of OWARM estimates, signed. */
+static void dense_warm_start(double *D, const dense *p, lsgd_rng *r)
+{
+    double H[OD];
+    for (int i = 0; i < OD; i++)
+        D[i] = 0;
+    for (int k = 0; k < OWARM; k++) {
+        dense_hutchinson(H, p, r);
+        for (int i = 0; i < OD; i++)
+            D[i] += H[i] / OWARM;
+    }
+}
+
+/* x = xr ~ N(0, I) from r, the plugin's warm start at x, and the
+ * reference D₀ from the same z (*ref continues the plugin's stream). */
+static lsgd_scaling_ctx dense_start(lsgd_scaling *s, dense *p, lsgd_rng *r, lsgd_rng *ref,
+                                    float *x, const float *g, double *xr, double *D)
+{
+    *ref = p->rng;
+    for (int i = 0; i < OD; i++)
+        xr[i] = x[i] = (float)lsgd_rng_normal(r);
+    lsgd_scaling_ctx ctx = dense_ctx(p, x, g);
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(s, &ctx, &err), LSGD_OK);
+    dense_warm_start(D, p, ref);
+    return ctx;
+}
+
+static double max_abs_diff(const float *a, const double *b, int n, double *scale)
+{
+    double worst = 0;
+    *scale = 0;
+    for (int i = 0; i < n; i++) {
+        worst = fmax(worst, fabs(a[i] - b[i]));
+        *scale = fmax(*scale, fabs(b[i]));
+    }
+    return worst;
+}
+
+LSGD_TEST(scaling, oasis_keeps_d_signed_as_the_papers_recursion_on_an_indefinite_quadratic)
 {
     const double beta = 0.9, alpha = 0.05, mu = 0.5, lr = 0.05;
     dense p;
     lsgd_rng r;
     lsgd_rng_seed(&r, 99, 0);
-    for (int i = 0; i < OD; i++) {
-        p.b[i] = lsgd_rng_normal(&r);
-        for (int j = 0; j <= i; j++)
-            p.A[i][j] = p.A[j][i] = i == j ? 0.02 + 4.0 * lsgd_rng_uniform(&r)
-                                           : 0.1 * lsgd_rng_normal(&r);
-    }
-    lsgd_rng_seed(&p.rng, 2024, 3);
-    lsgd_rng ref_rng = p.rng;
-
+    dense_init(&p, &r, -2.0);
     lsgd_scaling s;
     open_ok(&s, "oasis", "{\"beta\": 0.9, \"alpha\": 0.05, \"momentum\": 0.5, \"warmup_samples\": 4}", OD);
     float x[OD], g[OD];
-    double xr[OD], D[OD] = {0}, m[OD] = {0}, H[OD];
-    for (int i = 0; i < OD; i++)
-        xr[i] = x[i] = (float)lsgd_rng_normal(&r);
-    lsgd_scaling_ctx ctx = {.struct_size = sizeof ctx, .dim = OD, .x = x, .g = g, .host = &p,
-                            .hvp = dense_hvp, .random = dense_random};
+    double xr[OD], D[OD], m[OD] = {0}, H[OD], gr[OD];
+    lsgd_rng ref_rng;
+    lsgd_scaling_ctx ctx = dense_start(&s, &p, &r, &ref_rng, x, g, xr, D);
     lsgd_error err;
-    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(&s, &ctx, &err), LSGD_OK);
-    for (int k = 0; k < OWARM; k++) {
-        dense_hutchinson(H, &p, &ref_rng);
-        for (int i = 0; i < OD; i++)
-            D[i] += H[i] / OWARM;
-    }
-    for (int i = 0; i < OD; i++)
-        D[i] = fabs(D[i]);
 
-    double worst_x = 0, worst_d = 0, truncated = 0;
+    double worst_x = 0, worst_d = 0, truncated = 0, negative = 0;
     for (int t = 0; t < OSTEPS; t++) {
-        for (int i = 0; i < OD; i++) { /* g = Ax − b, in float for the plugin */
-            double sf = 0, sr = 0;
-            for (int j = 0; j < OD; j++) {
-                sf += p.A[i][j] * x[j];
-                sr += p.A[i][j] * xr[j];
-            }
-            g[i] = (float)(sf - p.b[i]);
-            H[i] = sr - p.b[i]; /* the reference gradient, reused below */
-        }
-        double gr[OD];
-        memcpy(gr, H, sizeof gr);
+        dense_gradient(g, gr, &p, x, xr);
         CU_ASSERT_EQUAL_FATAL(lsgd_scaling_local_step(&s, x, &ctx, (float)lr, &err), LSGD_OK);
-        dense_hutchinson(H, &p, &ref_rng);
-        double dx = 0, sx = 0, dd = 0, sd = 0;
+        dense_hutchinson(H, &p, &ref_rng); /* drawn at every step, used from the second */
         for (int i = 0; i < OD; i++) {
-            D[i] = fabs(beta * D[i] + (1 - beta) * H[i]);
+            if (t > 0)
+                D[i] = beta * D[i] + (1 - beta) * H[i];
+            double dhat = fmax(fabs(D[i]), alpha);
             m[i] = mu * m[i] + (1 - mu) * gr[i];
-            xr[i] -= lr * m[i] / fmax(D[i], alpha);
-            truncated += D[i] < alpha;
-            dx = fmax(dx, fabs(x[i] - xr[i]));
-            sx = fmax(sx, fabs(xr[i]));
-            dd = fmax(dd, fabs(s.state[0][i] - D[i]));
-            sd = fmax(sd, fabs(D[i]));
+            xr[i] -= lr * m[i] / dhat;
+            truncated += fabs(D[i]) < alpha;
+            negative += D[i] < -alpha; /* where |D| would have stepped another way */
         }
-        worst_x = fmax(worst_x, dx / sx); /* normwise, as in scaling_torch.c */
-        worst_d = fmax(worst_d, dd / sd);
+        double sx, sd;
+        worst_x = fmax(worst_x, max_abs_diff(x, xr, OD, &sx) / sx); /* normwise */
+        worst_d = fmax(worst_d, max_abs_diff(s.state[0], D, OD, &sd) / sd);
         float dmin, dmax;
         lsgd_scaling_range(&s, &dmin, &dmax);
         CU_ASSERT(dmin >= (float)alpha); /* D̂ never falls below alpha */
@@ -225,6 +271,115 @@ LSGD_TEST(scaling, oasis_equals_double_precision_formulas_with_the_same_rademach
     CU_ASSERT(worst_x <= 1e-6);
     CU_ASSERT(worst_d <= 1e-6);
     CU_ASSERT(truncated > 0); /* the truncation at alpha was exercised */
+    CU_ASSERT(negative > 0);  /* and D went negative, kept signed */
+    lsgd_scaling_close(&s);
+}
+
+LSGD_TEST(scaling, oasis_first_step_divides_by_the_warm_start_without_a_refresh_at_x0)
+{
+    dense p;
+    lsgd_rng r;
+    lsgd_rng_seed(&r, 5, 0);
+    dense_init(&p, &r, -2.0);
+    lsgd_scaling s;
+    open_ok(&s, "oasis", "{\"alpha\": 0.05, \"warmup_samples\": 3}", OD);
+    float x[OD], g[OD], d0[OD], expect[OD];
+    double xr[OD], gr[OD];
+    for (int i = 0; i < OD; i++)
+        xr[i] = x[i] = (float)lsgd_rng_normal(&r);
+    lsgd_scaling_ctx ctx = dense_ctx(&p, x, g);
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_reset(&s, &ctx, &err), LSGD_OK);
+    memcpy(d0, s.state[0], sizeof d0);
+    dense_gradient(g, gr, &p, x, xr);
+    for (int i = 0; i < OD; i++)
+        expect[i] = x[i] - 0.1f * (g[i] / fmaxf(fabsf(d0[i]), 0.05f));
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_local_step(&s, x, &ctx, 0.1f, &err), LSGD_OK);
+    CU_ASSERT_EQUAL(memcmp(s.state[0], d0, sizeof d0), 0); /* D is still D₀ */
+    CU_ASSERT_EQUAL(memcmp(x, expect, sizeof x), 0);
+    dense_gradient(g, gr, &p, x, xr);
+    CU_ASSERT_EQUAL_FATAL(lsgd_scaling_local_step(&s, x, &ctx, 0.1f, &err), LSGD_OK);
+    CU_ASSERT(memcmp(s.state[0], d0, sizeof d0) != 0); /* the second step refreshes at x₁ */
+    lsgd_scaling_close(&s);
+}
+
+/* The paper's η_k in double (docs/algorithms.md §1.2.5), one step: from
+ * x_k, g_k, the previous x, g, η, θ and D̂_k; k = 0 takes η₀. */
+typedef struct eta_rule {
+    double x_prev[OD], g_prev[OD], eta, theta;
+} eta_rule;
+
+static double paper_eta(eta_rule *e, int k, const double *x, const double *g,
+                        const double *dhat, double eta0, int *by_growth)
+{
+    double eta = eta0;
+    *by_growth = 0;
+    if (k > 0) {
+        double dx2 = 0, dg2 = 0;
+        for (int i = 0; i < OD; i++) {
+            dx2 += dhat[i] * (x[i] - e->x_prev[i]) * (x[i] - e->x_prev[i]);
+            dg2 += (g[i] - e->g_prev[i]) * (g[i] - e->g_prev[i]) / dhat[i];
+        }
+        double secant = sqrt(dx2) / (2 * sqrt(dg2));
+        double grown = k == 1 ? INFINITY : sqrt(1 + e->theta) * e->eta; /* θ₀ = +∞ */
+        *by_growth = grown < secant;
+        eta = fmin(grown, secant);
+        e->theta = eta / e->eta;
+    }
+    e->eta = eta;
+    memcpy(e->x_prev, x, sizeof e->x_prev);
+    memcpy(e->g_prev, g, sizeof e->g_prev);
+    return eta;
+}
+
+LSGD_TEST(scaling, oasis_adaptive_step_size_follows_the_papers_eta_rule_on_a_quadratic)
+{
+    const double beta = 0.3, alpha = 0.01, eta0 = 0.02;
+    dense p;
+    lsgd_rng r;
+    lsgd_rng_seed(&r, 17, 0);
+    dense_init(&p, &r, 0.5); /* positive definite: the method converges */
+    lsgd_scaling s;
+    open_ok(&s, "oasis", "{\"beta\": 0.3, \"alpha\": 0.01, \"warmup_samples\": 4,"
+                         " \"adaptive_lr\": true}", OD);
+    CU_ASSERT_EQUAL(s.count, 5); /* d, x_prev, g_prev, eta, theta */
+    float x[OD], g[OD];
+    double xr[OD], gr[OD], D[OD], H[OD], dhat[OD];
+    lsgd_rng ref_rng;
+    lsgd_scaling_ctx ctx = dense_start(&s, &p, &r, &ref_rng, x, g, xr, D);
+    lsgd_error err;
+    eta_rule e;
+    /* 16 steps: later x is at the minimizer to float precision, and the
+     * secant of two float iterates is rounding noise */
+    double worst_x = 0, worst_eta = 0;
+    int growth = 0, secant = 0;
+    for (int t = 0; t < 16; t++) {
+        dense_gradient(g, gr, &p, x, xr);
+        /* the host's γ changes every step; only the first is η₀ */
+        float lr = t == 0 ? (float)eta0 : 1000.0f;
+        CU_ASSERT_EQUAL_FATAL(lsgd_scaling_local_step(&s, x, &ctx, lr, &err), LSGD_OK);
+        dense_hutchinson(H, &p, &ref_rng);
+        for (int i = 0; i < OD; i++) {
+            if (t > 0)
+                D[i] = beta * D[i] + (1 - beta) * H[i];
+            dhat[i] = fmax(fabs(D[i]), alpha);
+        }
+        int by_growth;
+        double eta = paper_eta(&e, t, xr, gr, dhat, eta0, &by_growth);
+        growth += by_growth;
+        secant += t > 0 && !by_growth;
+        for (int i = 0; i < OD; i++)
+            xr[i] -= eta * gr[i] / dhat[i];
+        double sx;
+        worst_x = fmax(worst_x, max_abs_diff(x, xr, OD, &sx) / sx);
+        worst_eta = fmax(worst_eta, fabs(s.state[3][0] - eta) / eta);
+    }
+    if (worst_x > 1e-5 || worst_eta > 1e-4 || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\noasis adaptive vs double: worst relative error x %.3g, eta %.3g "
+                        "(growth bound %d times, secant %d)\n", worst_x, worst_eta, growth, secant);
+    CU_ASSERT(worst_x <= 1e-5);
+    CU_ASSERT(worst_eta <= 1e-4); /* η is a ratio of float differences */
+    CU_ASSERT(growth > 0 && secant > 0); /* both terms of the min were taken */
     lsgd_scaling_close(&s);
 }
 
@@ -250,6 +405,46 @@ LSGD_TEST(scaling, oasis_scaling_never_falls_below_alpha)
     quadratic_free(&q);
 }
 
+/* Yogi with its bias correction (docs/algorithms.md §1.2.6) against the
+ * formulas in double, 30 local steps on a diagonal quadratic. */
+LSGD_TEST(scaling, yogi_moves_v_by_a_fixed_fraction_of_g_squared_toward_it)
+{
+    enum { D = 64 };
+    const double b1 = 0.9, b2 = 0.9, eps = 1e-3, lr = 0.01;
+    quadratic q;
+    quadratic_init(&q, D, 14);
+    lsgd_scaling s;
+    open_ok(&s, "yogi", "{\"beta2\": 0.9}", D);
+    float x[D];
+    start(&s, &q, x, 9);
+    double xr[D], m[D] = {0}, v[D], worst = 0;
+    int above = 0, below = 0;
+    for (int i = 0; i < D; i++) {
+        xr[i] = x[i];
+        v[i] = 1e-6; /* initial_accumulator */
+    }
+    for (int t = 1; t <= 30; t++) {
+        run_steps(&s, &q, x, 1, (float)lr);
+        for (int i = 0; i < D; i++) {
+            double gi = q.a[i] * (xr[i] - q.c[i]), h = gi * gi;
+            double sign = (v[i] > h) - (v[i] < h);
+            above += sign > 0;
+            below += sign < 0;
+            v[i] -= (1 - b2) * h * sign;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            xr[i] -= lr / (1 - pow(b1, t)) * m[i] / (sqrt(v[i] / (1 - pow(b2, t))) + eps);
+            worst = fmax(worst, fabs(x[i] - xr[i]) / fmax(fabs(xr[i]), 1.0));
+        }
+    }
+    if (worst > 1e-5 || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\nyogi vs double: worst relative error %.3g (sign +1 %d, -1 %d)\n",
+                worst, above, below);
+    CU_ASSERT(worst <= 1e-5);
+    CU_ASSERT(above > 0 && below > 0); /* v approached g⊙g from both sides */
+    lsgd_scaling_close(&s);
+    quadratic_free(&q);
+}
+
 /* D̂ coordinate by coordinate, as each plugin's step uses it (defaults). */
 static float preconditioner_at(const char *name, const lsgd_scaling *s, size_t i)
 {
@@ -262,6 +457,14 @@ static float preconditioner_at(const char *name, const lsgd_scaling *s, size_t i
         return sqrtf(s->state[0][i]) + 1e-8f;
     if (strcmp(name, "rmsprop_centered") == 0)
         return sqrtf(s->state[0][i] - s->state[1][i] * s->state[1][i]) + 1e-8f;
+    if (strcmp(name, "oasis") == 0)
+        return fmaxf(fabsf(s->state[0][i]), 1e-5f);
+    if (strcmp(name, "yogi") == 0) {
+        float bc2_sqrt = (float)sqrt(1.0 - pow(0.99, (double)s->clock.refresh));
+        return sqrtf(s->state[1][i]) / bc2_sqrt + 1e-3f;
+    }
+    if (strcmp(name, "adam_uncorrected") == 0)
+        return sqrtf(s->state[1][i]) + 1e-8f;
     return sqrtf(s->state[0][i]) + 1e-10f; /* adagrad */
 }
 
@@ -275,10 +478,15 @@ LSGD_TEST(scaling, each_plugins_range_is_the_least_and_greatest_preconditioner_c
         {"rmsprop", "rmsprop", NULL},
         {"rmsprop_centered", "rmsprop", "{\"centered\": true}"},
         {"adagrad", "adagrad", NULL},
+        {"oasis", "oasis", NULL},
+        {"yogi", "yogi", NULL},
+        {"adam_uncorrected", "adam", "{\"bias_correction\": false}"},
     };
     enum { D = 777 };
     quadratic q;
     quadratic_init(&q, D, 12);
+    for (size_t i = 0; i < D; i += 3)
+        q.a[i] = -q.a[i]; /* negative curvature: OASIS's D is negative there */
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lsgd_scaling s;
         open_ok(&s, cases[c].plugin, cases[c].params, D);
