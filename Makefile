@@ -122,9 +122,10 @@ BENCH_BIN := $(BENCH_SRC:tools/benchmarks/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/lib/liblsgd.so
 BIN := $(BUILD)/bin/lsgd
+NETLAB_DELAY := $(BUILD)/bin/lsgd-netlab-delay
 
 .PHONY: all plugins run test bench fuzz install clean
-all: $(BIN) $(LIB) plugins
+all: $(BIN) $(LIB) plugins $(NETLAB_DELAY)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -144,6 +145,11 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) -o $@ $(CLI_OBJ) $(LDFLAGS) -L$(BUILD)/lib -llsgd -ljansson -lm -Wl,-rpath,'$$ORIGIN/../lib'
 
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
+
+# tools/netlab's link delay, for kernels without the netem qdisc
+$(NETLAB_DELAY): tools/netlab-delay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 define plugin_rule
 $(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h

@@ -1,9 +1,15 @@
 /* data.c — every format a user brings loads with the right shape and labels:
  * the real LIBSVM heart_scale, the real MNIST IDX files (plain and gzip), CSV
- * with a header, synthetic generators; normalization and the test split. */
+ * with a header, synthetic generators; normalization and the test split;
+ * Fashion-MNIST as fetched, CIFAR-10 batches, sample shapes, and the host's
+ * one shared copy of the loaded sets. */
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "harness.h"
@@ -531,4 +537,453 @@ LSGD_TEST(data, test_file_labels_take_the_training_sets_class_indices)
     json_decref(data);
     lsgd_dataset_free(train);
     lsgd_dataset_free(test);
+}
+
+/* ---- Fashion-MNIST (tools/fetch-data fashion-mnist) ---- */
+
+static char *fashion_config(char *buf, size_t size, const char *which)
+{
+    snprintf(buf, size,
+             "{\"format\":\"idx\",\"images\":\"%s/data/fashion-mnist/%s-images-idx3-ubyte\","
+             "\"labels\":\"%s/data/fashion-mnist/%s-labels-idx1-ubyte\"}",
+             test_root_dir(), which, test_root_dir(), which);
+    return buf;
+}
+
+/* Each class's count, and the pixel range, of a raw (unnormalized) set. */
+static void class_counts_and_range(const lsgd_dataset *set, size_t counts[10], float *lo,
+                                   float *hi)
+{
+    memset(counts, 0, 10 * sizeof *counts);
+    for (size_t i = 0; i < set->n; i++)
+        counts[(size_t)set->label_values[(size_t)set->y[i]]]++;
+    *lo = 255, *hi = 0;
+    for (size_t i = 0; i < set->n * set->d; i++) {
+        *lo = set->X[i] < *lo ? set->X[i] : *lo;
+        *hi = set->X[i] > *hi ? set->X[i] : *hi;
+    }
+}
+
+/* tools/fetch-data fashion-mnist (nothing to do once fetched): 1 when the
+ * files are there; 0, saying why the test is skipped, when npm cannot get
+ * them here. */
+static int fetch_fashion_mnist(void)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "'%s/tools/fetch-data' fashion-mnist", test_root_dir());
+    test_output o = test_run(cmd, 600);
+    int fetched = o.status == 0;
+    if (!fetched)
+        fprintf(stderr, "\n  skipped: tools/fetch-data fashion-mnist failed (%d): %s", o.status,
+                o.err);
+    test_output_free(&o);
+    return fetched;
+}
+
+LSGD_TEST(data, fashion_mnist_fetched_as_idx_has_6000_train_and_1000_test_images_of_each_class)
+{
+    if (!fetch_fashion_mnist())
+        return;
+    char cfg[4096];
+    lsgd_dataset *train = load(fashion_config(cfg, sizeof cfg, "train"), "data.train", 0);
+    lsgd_dataset *test = load(fashion_config(cfg, sizeof cfg, "t10k"), "data.test", 784);
+    CU_ASSERT_EQUAL(train->n, 60000);
+    CU_ASSERT_EQUAL(test->n, 10000);
+    CU_ASSERT_EQUAL(train->d, 784);
+    CU_ASSERT_EQUAL(train->classes, 10);
+    CU_ASSERT_EQUAL(train->sample_shape[0], 1);
+    CU_ASSERT_EQUAL(train->sample_shape[1], 28);
+    CU_ASSERT_EQUAL(train->sample_shape[2], 28);
+    size_t counts[10];
+    float lo, hi;
+    class_counts_and_range(train, counts, &lo, &hi);
+    for (int c = 0; c < 10; c++)
+        CU_ASSERT_EQUAL(counts[c], 6000);
+    CU_ASSERT_EQUAL(lo, 0.0f);
+    CU_ASSERT_EQUAL(hi, 255.0f);
+    class_counts_and_range(test, counts, &lo, &hi);
+    for (int c = 0; c < 10; c++)
+        CU_ASSERT_EQUAL(counts[c], 1000);
+    /* the split interleaves the classes: not sorted by label */
+    size_t changes = 0;
+    for (size_t i = 1; i < train->n; i++)
+        changes += train->y[i] != train->y[i - 1];
+    CU_ASSERT(changes > 50000);
+    lsgd_dataset_free(train);
+    lsgd_dataset_free(test);
+}
+
+LSGD_TEST(data, the_fashion_mnist_mlp_example_passes_80_percent_test_accuracy_in_400_steps)
+{
+    if (!fetch_fashion_mnist())
+        return;
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run examples/fashion_mnist_mlp.json --set output.dir='%s/out' "
+             "--set output.progress=none --set algorithm.steps=400",
+             test_root_dir(), test_build_path("bin/lsgd"), test_tmpdir());
+    test_output o = test_run(cmd, 300);
+    CU_ASSERT_EQUAL(o.status, 0);
+    const char *at = strstr(o.out, "test accuracy ");
+    double accuracy = at ? atof(at + strlen("test accuracy ")) : 0;
+    if (accuracy < 80)
+        fprintf(stderr, "\n  %s%s", o.out, o.err);
+    CU_ASSERT(accuracy >= 80);
+    test_output_free(&o);
+}
+
+/* ---- CIFAR-10 binary batches ---- */
+
+/* dir/name: `records` CIFAR-10 records; record r has label labels[r] and
+ * pixel j the byte (r·7 + j) mod 256. */
+static const char *write_cifar(const char *dir, const char *name, const unsigned char *labels,
+                               size_t records)
+{
+    static char path[4][4200];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 4200, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (size_t r = 0; r < records; r++) {
+        fputc(labels[r], f);
+        for (size_t j = 0; j < 3072; j++)
+            fputc((int)((r * 7 + j) % 256), f);
+    }
+    fclose(f);
+    return p;
+}
+
+LSGD_TEST(data, cifar10_batches_load_as_3x32x32_images_in_file_order_scaled_like_idx)
+{
+    const char *dir = test_tmpdir();
+    const unsigned char first[3] = {3, 0, 9}, second[2] = {7, 3};
+    char json[9000];
+    snprintf(json, sizeof json,
+             "{\"train\":{\"format\":\"cifar10\",\"files\":[\"%s\",\"%s\"]},\"normalize\":\"unit\"}",
+             write_cifar(dir, "data_batch_1.bin", first, 3),
+             write_cifar(dir, "data_batch_2.bin", second, 2));
+    json_t *data = json_loads(json, 0, NULL);
+    lsgd_dataset *train, *test;
+    lsgd_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(lsgd_data_load(&train, &test, data, 1, &err), LSGD_OK);
+    json_decref(data);
+    CU_ASSERT_EQUAL(train->n, 5);
+    CU_ASSERT_EQUAL(train->d, 3072);
+    CU_ASSERT_EQUAL(train->sample_shape[0], 3);
+    CU_ASSERT_EQUAL(train->sample_shape[1], 32);
+    CU_ASSERT_EQUAL(train->sample_shape[2], 32);
+    CU_ASSERT_EQUAL(train->classes, 10); /* all ten, though only 0, 3, 7, 9 occur */
+    const float labels[5] = {3, 0, 9, 7, 3};
+    for (size_t i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(train->label_values[(size_t)train->y[i]], labels[i]);
+        size_t r = i < 3 ? i : i - 3; /* record within its file */
+        /* the green plane's first pixel of the record, ÷ 255 */
+        CU_ASSERT_EQUAL(train->X[i * 3072 + 1024], (float)((r * 7 + 1024) % 256) / 255.0f);
+    }
+    lsgd_dataset_free(train);
+    /* "dir" alone: its data_batch_*.bin in name order, the same rows */
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"dir\":\"%s\"}", dir);
+    lsgd_dataset *from_dir = load(json, "data.train", 0);
+    CU_ASSERT_EQUAL(from_dir->n, 5);
+    CU_ASSERT_EQUAL(from_dir->label_values[(size_t)from_dir->y[3]], 7.0f);
+    CU_ASSERT_EQUAL(from_dir->X[3 * 3072 + 5], 5.0f);
+    lsgd_dataset_free(from_dir);
+    /* "dir" with "files": the files relative to it (the test batch) */
+    write_cifar(dir, "test_batch.bin", second, 2);
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"dir\":\"%s\",\"files\":[\"test_batch.bin\"]}",
+             dir);
+    lsgd_dataset *held = load(json, "data.test", 3072);
+    CU_ASSERT_EQUAL(held->n, 2);
+    lsgd_dataset_free(held);
+}
+
+LSGD_TEST(data, idx_images_carry_the_sample_shape_one_channel_by_rows_by_cols)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    char cfg[4096];
+    lsgd_dataset *set = load(mnist_config(cfg, sizeof cfg, "t10k"), "data.test", 0);
+    CU_ASSERT_EQUAL(set->sample_shape[0], 1);
+    CU_ASSERT_EQUAL(set->sample_shape[1], 28);
+    CU_ASSERT_EQUAL(set->sample_shape[2], 28);
+    lsgd_dataset_free(set);
+    /* both sides of a split keep it; flat vectors have none */
+    char json[8400];
+    snprintf(json, sizeof json, "{\"train\":%s,\"test\":{\"split\":0.1}}", cfg);
+    json_t *data = json_loads(json, 0, NULL);
+    lsgd_dataset *train, *test;
+    lsgd_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(lsgd_data_load(&train, &test, data, 1, &err), LSGD_OK);
+    CU_ASSERT_EQUAL(train->sample_shape[1], 28);
+    CU_ASSERT_EQUAL(test->sample_shape[0], 1);
+    CU_ASSERT_EQUAL(test->sample_shape[2], 28);
+    lsgd_dataset_free(train);
+    lsgd_dataset_free(test);
+    json_decref(data);
+    lsgd_dataset *flat = load(HEART_SCALE_JSON, "data.train", 0);
+    CU_ASSERT_EQUAL(flat->sample_shape[0], 0);
+    lsgd_dataset_free(flat);
+}
+
+/* ---- one shared copy per host (data/shared_rows.h) ---- */
+
+/* A fresh cache directory as LSGD_DATA_CACHE for this test. */
+static const char *fresh_cache(void)
+{
+    static char dir[4200];
+    snprintf(dir, sizeof dir, "%s/cache", test_tmpdir());
+    mkdir(dir, 0700);
+    setenv("LSGD_DATA_CACHE", dir, 1);
+    return dir;
+}
+
+/* How many files of the cache directory end in `suffix`. */
+static int cache_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    int count = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name), slen = strlen(suffix);
+        count += len > slen && strcmp(e->d_name + len - slen, suffix) == 0;
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
+static void load_both(lsgd_dataset **train, lsgd_dataset **test, const char *json, int shared)
+{
+    json_t *data = json_loads(json, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    lsgd_error err = {0};
+    int rc = shared ? lsgd_data_load_shared(train, test, data, 7, &err)
+                    : lsgd_data_load(train, test, data, 7, &err);
+    if (rc != LSGD_OK)
+        fprintf(stderr, "\n  load failed: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, LSGD_OK);
+    json_decref(data);
+}
+
+/* The same set, value for value (bitwise for floats). */
+static int same_set(const lsgd_dataset *a, const lsgd_dataset *b)
+{
+    if (a->n != b->n || a->d != b->d || a->classes != b->classes || !!a->X != !!b->X ||
+        strcmp(a->source, b->source) || memcmp(a->sample_shape, b->sample_shape,
+                                               sizeof a->sample_shape))
+        return 0;
+    if (memcmp(a->y, b->y, a->n * sizeof *a->y) ||
+        (a->classes && memcmp(a->label_values, b->label_values, (size_t)a->classes * 4)))
+        return 0;
+    if (a->X)
+        return memcmp(a->X, b->X, a->n * a->d * sizeof *a->X) == 0;
+    return memcmp(a->row_ptr, b->row_ptr, (a->n + 1) * sizeof *a->row_ptr) == 0 &&
+           memcmp(a->col, b->col, a->row_ptr[a->n] * sizeof *a->col) == 0 &&
+           memcmp(a->val, b->val, a->row_ptr[a->n] * sizeof *a->val) == 0;
+}
+
+static char *mnist_split_json(char *buf, size_t size)
+{
+    char cfg[4096];
+    snprintf(buf, size, "{\"train\":%s,\"test\":{\"split\":0.2},\"normalize\":\"unit\"}",
+             mnist_config(cfg, sizeof cfg, "t10k"));
+    return buf;
+}
+
+LSGD_TEST(data, workers_of_a_host_map_one_shared_copy_equal_to_a_private_load)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *cache = fresh_cache();
+    const char *sparse = "{\"train\":" HEART_SCALE_JSON ",\"test\":{\"split\":0.3},"
+                         "\"normalize\":\"standardize\"}";
+    char dense[8400];
+    const char *configs[] = {mnist_split_json(dense, sizeof dense), sparse};
+    for (int k = 0; k < 2; k++) {
+        lsgd_dataset *train, *test, *train2, *test2, *own_train, *own_test;
+        load_both(&train, &test, configs[k], 1);  /* decodes and writes the copy */
+        load_both(&train2, &test2, configs[k], 1); /* maps it */
+        load_both(&own_train, &own_test, configs[k], 0);
+        CU_ASSERT_PTR_NOT_NULL(train->shared);
+        CU_ASSERT_PTR_NOT_NULL(test2->shared);
+        CU_ASSERT_PTR_NULL(own_train->shared);
+        CU_ASSERT(same_set(train, own_train) && same_set(train2, own_train));
+        CU_ASSERT(same_set(test, own_test) && same_set(test2, own_test));
+        CU_ASSERT_EQUAL(cache_files(cache, ".rows"), 1); /* k = 1: the unused k = 0 one went */
+        lsgd_dataset *sets[] = {train, test, train2, test2, own_train, own_test};
+        for (int s = 0; s < 6; s++)
+            lsgd_dataset_free(sets[s]);
+    }
+    CU_ASSERT_EQUAL(cache_files(cache, ".tmp"), 0);
+    unsetenv("LSGD_DATA_CACHE");
+}
+
+/* The one .rows file of the cache directory. */
+static const char *the_copy(const char *cache)
+{
+    static char path[8400];
+    DIR *d = opendir(cache);
+    struct dirent *e;
+    path[0] = '\0';
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".rows"))
+            snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
+    if (d)
+        closedir(d);
+    return path;
+}
+
+LSGD_TEST(data, a_shared_copy_damaged_in_the_cache_is_rebuilt_rather_than_trained_on)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *cache = fresh_cache();
+    char json[8400];
+    mnist_split_json(json, sizeof json);
+    lsgd_dataset *train, *test, *own_train, *own_test;
+    load_both(&train, &test, json, 1);
+    lsgd_dataset_free(train);
+    lsgd_dataset_free(test);
+    /* one pixel of the middle of the file changed, nobody mapping it */
+    const char *copy = the_copy(cache);
+    struct stat before;
+    CU_ASSERT_EQUAL_FATAL(stat(copy, &before), 0);
+    FILE *f = fopen(copy, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, before.st_size / 2, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, before.st_size / 2, SEEK_SET);
+    fputc(byte ^ 0x40, f);
+    fclose(f);
+    load_both(&train, &test, json, 1);
+    load_both(&own_train, &own_test, json, 0);
+    CU_ASSERT_PTR_NOT_NULL(train->shared);
+    CU_ASSERT(same_set(train, own_train));
+    CU_ASSERT(same_set(test, own_test));
+    f = fopen(the_copy(cache), "rb"); /* written anew: the byte is back */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, before.st_size / 2, SEEK_SET);
+    CU_ASSERT_EQUAL(fgetc(f), byte);
+    fclose(f);
+    lsgd_dataset *sets[] = {train, test, own_train, own_test};
+    for (int s = 0; s < 4; s++)
+        lsgd_dataset_free(sets[s]);
+    unsetenv("LSGD_DATA_CACHE");
+}
+
+LSGD_TEST(data, changed_data_gets_a_new_shared_copy_and_old_copies_go_once_unused)
+{
+    const char *cache = fresh_cache();
+    const char *dir = test_tmpdir();
+    const char *csv = test_write_file(dir, "small.csv", "1,0.5,2\n0,1.5,3\n1,2.5,1\n");
+    char json[4400];
+    snprintf(json, sizeof json, "{\"train\":{\"format\":\"csv\",\"path\":\"%s\"}}", csv);
+    lsgd_dataset *first, *second, *third, *none;
+    load_both(&first, &none, json, 1);
+    CU_ASSERT_EQUAL(first->n, 3);
+    test_write_file(dir, "small.csv", "1,0.5,2\n0,1.5,3\n1,2.5,1\n0,3.5,0\n");
+    load_both(&second, &none, json, 1); /* the file changed: not the old copy */
+    CU_ASSERT_EQUAL(second->n, 4);
+    CU_ASSERT_PTR_NOT_NULL(second->shared);
+    CU_ASSERT_EQUAL(cache_files(cache, ".rows"), 2); /* first's is still mapped */
+    lsgd_dataset_free(first);
+    lsgd_dataset_free(second);
+    test_write_file(dir, "small.csv", "1,0.5,2\n");
+    load_both(&third, &none, json, 1);
+    CU_ASSERT_EQUAL(third->n, 1);
+    CU_ASSERT_EQUAL(cache_files(cache, ".rows"), 1); /* unused ones removed on the build */
+    lsgd_dataset_free(third);
+    unsetenv("LSGD_DATA_CACHE");
+}
+
+LSGD_TEST(data, data_shared_false_or_an_unusable_cache_directory_loads_privately)
+{
+    const char *cache = fresh_cache();
+    lsgd_dataset *train, *test;
+    load_both(&train, &test, "{\"train\":" HEART_SCALE_JSON ",\"shared\":false}", 1);
+    CU_ASSERT_PTR_NULL(train->shared);
+    CU_ASSERT_EQUAL(cache_files(cache, ".rows"), 0);
+    lsgd_dataset_free(train);
+    setenv("LSGD_DATA_CACHE", "/nonexistent/lsgd-cache", 1);
+    load_both(&train, &test, "{\"train\":" HEART_SCALE_JSON "}", 1);
+    CU_ASSERT_PTR_NULL(train->shared);
+    CU_ASSERT_EQUAL(train->n, 270);
+    lsgd_dataset_free(train);
+    unsetenv("LSGD_DATA_CACHE");
+}
+
+/* The inode of the shared copy this process maps (from /proc/self/maps). */
+static unsigned long mapped_copy_inode(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[8400];
+    unsigned long inode = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, ".rows"))
+            sscanf(line, "%*s %*s %*s %*s %lu", &inode);
+    if (f)
+        fclose(f);
+    return inode;
+}
+
+LSGD_TEST(data, workers_starting_together_decode_once_and_all_map_the_same_copy)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *cache = fresh_cache();
+    char json[8400];
+    mnist_split_json(json, sizeof json);
+    enum { WORKERS = 6 };
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    for (int w = 0; w < WORKERS; w++) {
+        if (fork() == 0) {
+            json_t *data = json_loads(json, 0, NULL);
+            lsgd_dataset *train, *test;
+            lsgd_error err = {0};
+            unsigned long inode = 0;
+            if (lsgd_data_load_shared(&train, &test, data, 7, &err) == LSGD_OK && train->shared)
+                inode = mapped_copy_inode();
+            if (write(fds[1], &inode, sizeof inode) != sizeof inode)
+                _exit(1);
+            _exit(0);
+        }
+    }
+    close(fds[1]);
+    unsigned long inodes[WORKERS] = {0};
+    for (int w = 0; w < WORKERS; w++)
+        CU_ASSERT_EQUAL(read(fds[0], &inodes[w], sizeof inodes[w]), sizeof inodes[w]);
+    close(fds[0]);
+    while (wait(NULL) > 0)
+        ;
+    CU_ASSERT_NOT_EQUAL(inodes[0], 0);
+    for (int w = 1; w < WORKERS; w++)
+        CU_ASSERT_EQUAL(inodes[w], inodes[0]);
+    CU_ASSERT_EQUAL(cache_files(cache, ".rows"), 1);
+    CU_ASSERT_EQUAL(cache_files(cache, ".tmp"), 0);
+    unsetenv("LSGD_DATA_CACHE");
+}
+
+LSGD_TEST(data, training_on_the_shared_copy_gives_bitwise_the_model_of_private_loads)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *dir = test_tmpdir();
+    char data[8400], json[12000], cmd[16384], out[2][4200];
+    snprintf(json, sizeof json,
+             "{\"seed\":3,\"workers\":2,\"model\":{\"type\":\"mlp\",\"hidden\":[32]},"
+             "\"data\":%s,\"algorithm\":{\"steps\":40,\"batch_size\":32,\"lr\":0.01},"
+             "\"scaling\":{\"plugin\":\"adam\"},\"output\":{\"progress\":\"none\"}}",
+             mnist_split_json(data, sizeof data));
+    const char *cfg = test_write_file(dir, "cfg.json", json);
+    for (int shared = 0; shared < 2; shared++) {
+        snprintf(out[shared], sizeof out[shared], "%s/out%d", dir, shared);
+        snprintf(cmd, sizeof cmd,
+                 "LSGD_DATA_CACHE='%s' '%s' run '%s' --set output.dir='%s' --set data.shared=%s",
+                 dir, test_build_path("bin/lsgd"), cfg, out[shared], shared ? "true" : "false");
+        test_output o = test_run(cmd, 120);
+        CU_ASSERT_EQUAL(o.status, 0);
+        if (o.status)
+            fprintf(stderr, "\n  %s%s", o.out, o.err);
+        test_output_free(&o);
+        strcat(out[shared], "/model.npy");
+    }
+    CU_ASSERT_EQUAL(cache_files(dir, ".rows"), 1); /* the shared run made and used it */
+    CU_ASSERT(test_same_file(out[0], out[1]));
 }

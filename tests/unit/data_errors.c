@@ -800,6 +800,8 @@ static void expect_validate_refuses_train(const char *format, const char *train,
     if (strcmp(format, "idx") == 0)
         snprintf(data, sizeof data, "\"images\":\"%s\",\"labels\":\"%s\"", train,
                  fixture("idx/two-labels"));
+    else if (strcmp(format, "cifar10") == 0)
+        snprintf(data, sizeof data, "\"files\":[\"%s\"]", train);
     else
         snprintf(data, sizeof data, "\"path\":\"%s\"", train);
     snprintf(json, sizeof json,
@@ -827,8 +829,8 @@ LSGD_TEST(data_errors, every_data_reader_refuses_a_directory_fifo_or_device_as_n
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
-    const char *formats[] = {"libsvm", "csv", "idx"};
-    for (int k = 0; k < 3; k++) {
+    const char *formats[] = {"libsvm", "csv", "idx", "cifar10"};
+    for (int k = 0; k < 4; k++) {
         expect_validate_refuses_train(formats[k], fifo, "it is a FIFO (named pipe); expected a "
                                                         "regular file");
         expect_validate_refuses_train(formats[k], "/dev/zero", "/dev/zero: cannot read");
@@ -846,4 +848,59 @@ LSGD_TEST(data_errors, a_missing_data_file_names_the_working_directory_and_for_m
     expect_validate_refuses_train("idx", "data/mnist/train-images-idx3-ubyte",
                                   "/data/mnist/train-images-idx3-ubyte); fetch MNIST with "
                                   "tools/fetch-data mnist");
+}
+
+/* ---- CIFAR-10 binary batches ---- */
+
+/* dir/name: `bytes` bytes of records whose label bytes are `label`. */
+static const char *write_cifar_bytes(const char *name, size_t bytes, unsigned char label)
+{
+    static char path[4][4200];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 4200, "%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(p, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (size_t i = 0; i < bytes; i++)
+        fputc(i % 3073 == 0 ? label : (int)(i % 251), f);
+    fclose(f);
+    return p;
+}
+
+LSGD_TEST(data_errors, a_cifar10_file_not_a_whole_number_of_records_names_the_file_and_byte)
+{
+    const char *good = write_cifar_bytes("data_batch_1.bin", 2 * 3073, 4);
+    const char *cut = write_cifar_bytes("data_batch_2.bin", 3 * 3073 + 100, 4);
+    char json[9000], want[4400];
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"files\":[\"%s\",\"%s\"]}", good,
+             cut);
+    snprintf(want, sizeof want, "%s: byte 9219: a partial record of 100 bytes after 3 whole "
+                                "ones; expected a multiple of 3073 bytes",
+             cut);
+    expect_refused(json, "data.train", 0, want);
+    expect_validate_refuses_train("cifar10", cut, want);
+}
+
+LSGD_TEST(data_errors, a_cifar10_label_beyond_9_names_the_file_and_record)
+{
+    const char *path = write_cifar_bytes("data_batch_3.bin", 3073, 7);
+    FILE *f = fopen(path, "ab"); /* record 2 with label 12 */
+    for (int i = 0; i < 3073; i++)
+        fputc(i == 0 ? 12 : 0, f);
+    fclose(f);
+    char want[4400];
+    snprintf(want, sizeof want, "%s: record 2 (byte 3073): label 12; expected 0..9", path);
+    expect_validate_refuses_train("cifar10", path, want);
+}
+
+LSGD_TEST(data_errors, a_cifar10_set_without_files_or_with_features_other_than_3072_is_refused)
+{
+    expect_refused("{\"format\":\"cifar10\"}", "data.train", 0,
+                   "data.train.files: missing; the cifar10 format needs \"files\"");
+    const char *path = write_cifar_bytes("data_batch_4.bin", 3073, 1);
+    char json[4400];
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"files\":[\"%s\"]}", path);
+    expect_refused(json, "data.test", 784, "CIFAR-10 images have 3072 pixels; expected 784 features");
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"dir\":\"%s\"}", test_tmpdir());
+    expect_refused(json, "data.train", 0, ": no data_batch_*.bin files");
 }

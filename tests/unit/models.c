@@ -688,7 +688,7 @@ LSGD_TEST(model, mismatches_between_model_and_data_name_the_config_key)
                          heart, "model.init.value: 3 numbers; expected 1 (for every parameter) or 14");
     expect_model_refused("{\"type\":\"quadratic\",\"problem\":\"noisy3d\",\"dim\":5}", NULL,
                          "model.dim: 5, but the noisy3d problem has dimension 3");
-    expect_model_refused("{\"type\":\"cnn\"}", NULL, "model.type: 'cnn'");
+    expect_model_refused("{\"type\":\"rnn\"}", NULL, "model.type: 'rnn'");
     expect_model_refused("{\"type\":\"mlp\",\"activation\":\"gelu\"}", blobs,
                          "model.activation: 'gelu'");
     lsgd_dataset_free(blobs);

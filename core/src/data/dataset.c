@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data/readers.h"
+#include "data/shared_rows.h"
 #include "util/limits.h"
 #include "util/rng.h"
 
@@ -86,6 +87,12 @@ void lsgd_dataset_free(lsgd_dataset *set)
 {
     if (!set)
         return;
+    if (set->shared) { /* the arrays are views of the host's mapping */
+        lsgd_shared_rows_release(set->shared);
+        free(set->source);
+        free(set);
+        return;
+    }
     free(set->label_values);
     free(set->y);
     free(set->X);
@@ -206,6 +213,7 @@ static int copy_labels(lsgd_dataset *dst, const lsgd_dataset *src)
 {
     dst->classes = src->classes;
     dst->unit_max = src->unit_max;
+    memcpy(dst->sample_shape, src->sample_shape, sizeof dst->sample_shape);
     if (src->classes > 0) {
         dst->label_values = malloc((size_t)src->classes * sizeof(float));
         if (!dst->label_values)
@@ -322,6 +330,8 @@ static int load_format(lsgd_dataset **out, const json_t *cfg, const char *format
                                   key, images ? "labels" : "images");
         return lsgd_idx_read(out, images, labels, features, err);
     }
+    if (strcmp(format, "cifar10") == 0)
+        return lsgd_cifar10_read(out, cfg, key, features, err);
     const char *path = json_string_or(cfg, "path", NULL);
     if (!path)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -337,7 +347,7 @@ static int load_format(lsgd_dataset **out, const json_t *cfg, const char *format
                              err);
     }
     return lsgd_error_set(err, LSGD_ERR_INPUT,
-                          "%s.format: '%s'; expected libsvm, idx, csv or synthetic", key, format);
+                          "%s.format: '%s'; expected libsvm, idx, cifar10, csv or synthetic", key, format);
 }
 
 int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, size_t features,
@@ -349,7 +359,7 @@ int lsgd_dataset_load(lsgd_dataset **out, const json_t *cfg, const char *key, si
     const char *format = json_string_or(cfg, "format", NULL);
     if (!format)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "%s.format: missing; expected libsvm, idx, csv or synthetic", key);
+                              "%s.format: missing; expected libsvm, idx, cifar10, csv or synthetic", key);
     long long want;
     int rc = json_count_or(&want, cfg, "features", 0, 1, LSGD_MAX_FEATURES, key, err);
     if (rc != LSGD_OK)

@@ -1,6 +1,7 @@
 /*
  * dataset.h — what workers train on: a table of samples with labels,
- * dense or sparse (CSR), loaded from LIBSVM, MNIST IDX, CSV or generated.
+ * dense or sparse (CSR), loaded from LIBSVM, MNIST IDX, CIFAR-10, CSV or
+ * generated.
  *
  * Classification labels are class indices 0..classes-1 in y; label_values
  * maps them back to what the file said (LIBSVM's −1/+1 become 0/1, so a
@@ -34,6 +35,13 @@ typedef struct lsgd_dataset {
     /* normalize "unit" divides by this when > 0 (255 for IDX pixels);
      * 0: min-max per feature (dense) or ÷ max|x_j| (sparse). */
     float unit_max;
+    /* Image sets: each row is a [channels, height, width] image, row-major
+     * (IDX images [1, rows, cols], CIFAR-10 [3, 32, 32]); the product is d.
+     * All 0 when rows are flat feature vectors. */
+    size_t sample_shape[3];
+    /* Non-NULL when the arrays above (not source) are views into a mapping
+     * shared by the workers of a host (shared_rows.h); free releases it. */
+    struct lsgd_shared_rows *shared;
 } lsgd_dataset;
 
 /* A worker's share of the training set: indices into it. */
@@ -90,6 +98,12 @@ int lsgd_dataset_align_labels(lsgd_dataset *test, const lsgd_dataset *train, con
  * data.normalize.  *test is NULL when data.test is absent. */
 int lsgd_data_load(lsgd_dataset **train, lsgd_dataset **test, const json_t *data,
                    uint64_t seed, lsgd_error *err);
+
+/* lsgd_data_load through the host's one shared, read-only copy of the sets
+ * (data/shared_rows.h): the first process decodes, the others map its file;
+ * data.shared false loads privately.  The sets' arrays must not be written. */
+int lsgd_data_load_shared(lsgd_dataset **train, lsgd_dataset **test, const json_t *data,
+                          uint64_t seed, lsgd_error *err);
 
 /* A new set holding rows[n] of set (dense or sparse). */
 lsgd_dataset *lsgd_dataset_subset(const lsgd_dataset *set, const uint32_t *rows, size_t n);

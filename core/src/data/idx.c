@@ -1,5 +1,6 @@
 /*
- * idx.c — MNIST's IDX files: unsigned-byte images (magic 0x0803, n×rows×cols)
+ * idx.c — MNIST's IDX files: unsigned-byte images (magic 0x0803, n×rows×cols,
+ * sample_shape [1, rows, cols]; 0x0804 n×c×rows×cols gives [c, rows, cols])
  * and labels (magic 0x0801, n), plain or gzip-compressed (zlib reads both).
  *
  * Pixels become floats 0..255 in a dense row-major X[n, rows*cols];
@@ -225,6 +226,9 @@ static int images_to_set(lsgd_dataset *set, const idx_file *img, const idx_file 
     set->n = n;
     set->d = d;
     set->unit_max = 255.0f;
+    if (img->ndim >= 3) /* n×rows×cols: [1, rows, cols]; n×c×rows×cols: [c, rows, cols] */
+        for (int k = 0; k < 3; k++)
+            set->sample_shape[k] = k + img->ndim - 3 >= 1 ? img->dims[k + img->ndim - 3] : 1;
     set->X = malloc(n * d * sizeof *set->X);
     double *raw = malloc(n * sizeof *raw);
     if (!set->X || !raw) {

@@ -18,6 +18,9 @@
 int lsgd_libsvm_read(lsgd_dataset **out, const char *path, size_t features, lsgd_error *err);
 int lsgd_idx_read(lsgd_dataset **out, const char *images, const char *labels, size_t features,
                   lsgd_error *err);
+/* cfg is the DATASET object {"format":"cifar10","files":[…],"dir":…}; key names it. */
+int lsgd_cifar10_read(lsgd_dataset **out, const json_t *cfg, const char *key, size_t features,
+                      lsgd_error *err);
 int lsgd_csv_read(lsgd_dataset **out, const char *path, size_t label_column, int header,
                   size_t features, lsgd_error *err);
 /* cfg is the DATASET object {"format":"synthetic","generator":…}; key names it. */

@@ -86,7 +86,7 @@ static int load_data(lsgd_run *run, lsgd_error *err)
     const json_t *data = json_object_get(run->cfg, "data");
     if (!data)
         return LSGD_OK; /* data-free objectives */
-    if (lsgd_data_load(&run->train, &run->test, data, run->set.seed, err))
+    if (lsgd_data_load_shared(&run->train, &run->test, data, run->set.seed, err))
         return err->code;
     if ((size_t)run->world > run->train->n)
         return lsgd_error_set(err, LSGD_ERR_INPUT,

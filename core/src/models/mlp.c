@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/layers/layers.h"
 #include "models/model_impl.h"
 #include "util/limits.h"
 
@@ -43,42 +44,6 @@ typedef struct mlp_impl {
 } mlp_impl;
 
 /* ---- layers (llm.c style: outputs, inputs, sizes) ---- */
-
-/* out[B, OC] = inp[B, C] · weight[OC, C]ᵀ (+ bias[OC]); accumulate adds to out. */
-static void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                           size_t B, size_t C, size_t OC, int accumulate)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)OC, (int)C, 1.0f, inp,
-                (int)C, weight, (int)C, accumulate ? 1.0f : 0.0f, out, (int)OC);
-    if (bias)
-        for (size_t b = 0; b < B; b++)
-            for (size_t o = 0; o < OC; o++)
-                out[b * OC + o] += bias[o];
-}
-
-/* dweight[OC, C] (+)= dout[B, OC]ᵀ · inp[B, C]; dbias[OC] (+)= Σ_b dout (dbias may be NULL). */
-static void matmul_backward_weight(float *dweight, float *dbias, const float *dout,
-                                   const float *inp, size_t B, size_t C, size_t OC,
-                                   int accumulate)
-{
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)B, 1.0f, dout,
-                (int)OC, inp, (int)C, accumulate ? 1.0f : 0.0f, dweight, (int)C);
-    if (!dbias)
-        return;
-    if (!accumulate)
-        memset(dbias, 0, OC * sizeof *dbias);
-    for (size_t b = 0; b < B; b++)
-        for (size_t o = 0; o < OC; o++)
-            dbias[o] += dout[b * OC + o];
-}
-
-/* dinp[B, C] (+)= dout[B, OC] · weight[OC, C]. */
-static void matmul_backward_input(float *dinp, const float *dout, const float *weight,
-                                  size_t B, size_t C, size_t OC, int accumulate)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)C, (int)OC, 1.0f, dout,
-                (int)OC, weight, (int)C, accumulate ? 1.0f : 0.0f, dinp, (int)C);
-}
 
 /* out[N] = act(inp[N]) */
 static void activation_forward(float *out, const float *inp, size_t N, int tanh_act)
@@ -119,49 +84,6 @@ static void activation_backward_r(float *Rdinp, const float *Rdout, const float 
     for (size_t i = 0; i < N; i++) {
         float h = out[i], d1 = 1.0f - h * h;
         Rdinp[i] = d1 * Rdout[i] - 2.0f * h * d1 * Ra[i] * dout[i];
-    }
-}
-
-/* probs[B, C] = softmax(logits) in place; returns Σ_b −log p[b, y_b]. */
-static double softmax_xent_forward(float *probs, const float *labels, size_t B, size_t C)
-{
-    double loss = 0;
-    for (size_t b = 0; b < B; b++) {
-        float *p = probs + b * C, max = p[0];
-        for (size_t c = 1; c < C; c++)
-            max = p[c] > max ? p[c] : max;
-        double sum = 0;
-        size_t y = (size_t)labels[b];
-        float zy = p[y] - max;
-        for (size_t c = 0; c < C; c++)
-            sum += p[c] = expf(p[c] - max);
-        for (size_t c = 0; c < C; c++)
-            p[c] = (float)(p[c] / sum);
-        loss += log(sum) - zy;
-    }
-    return loss;
-}
-
-/* dlogits[B, C] = (probs − onehot(y)) · scale */
-static void softmax_xent_backward(float *dlogits, const float *probs, const float *labels,
-                                  size_t B, size_t C, float scale)
-{
-    for (size_t b = 0; b < B; b++)
-        for (size_t c = 0; c < C; c++)
-            dlogits[b * C + c] = (probs[b * C + c] - (c == (size_t)labels[b])) * scale;
-}
-
-/* Rdlogits[B, C] = R{P}·scale = P ⊙ (R{A} − Σ_c P R{A}) · scale */
-static void softmax_xent_backward_r(float *Rdlogits, const float *probs, const float *Rlogits,
-                                    size_t B, size_t C, float scale)
-{
-    for (size_t b = 0; b < B; b++) {
-        const float *p = probs + b * C, *r = Rlogits + b * C;
-        float pr = 0;
-        for (size_t c = 0; c < C; c++)
-            pr += p[c] * r[c];
-        for (size_t c = 0; c < C; c++)
-            Rdlogits[b * C + c] = p[c] * (r[c] - pr) * scale;
     }
 }
 
@@ -211,30 +133,12 @@ static int workspace(mlp_impl *m)
     return LSGD_OK;
 }
 
-/* X[B, d] = the rows of the batch, dense; labels[B] their classes. */
-static void gather(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
-                   size_t B)
-{
-    size_t d = set->d;
-    for (size_t b = 0; b < B; b++) {
-        size_t row = rows[b];
-        labels[b] = set->y[row];
-        if (set->X) {
-            memcpy(X + b * d, set->X + row * d, d * sizeof *X);
-            continue;
-        }
-        memset(X + b * d, 0, d * sizeof *X);
-        for (size_t k = set->row_ptr[row]; k < set->row_ptr[row + 1]; k++)
-            X[b * d + set->col[k]] = set->val[k];
-    }
-}
-
 /* The chunk of the batch from row `start` into m->X and labels; returns
  * its row count B ≤ MLP_CHUNK. */
 static size_t load_chunk(mlp_impl *m, float *labels, const lsgd_batch *batch, size_t start)
 {
     size_t B = batch->n - start < MLP_CHUNK ? batch->n - start : MLP_CHUNK;
-    gather(m->X, labels, batch->set, batch->rows + start, B);
+    model_gather_rows(m->X, labels, batch->set, batch->rows + start, B);
     return B;
 }
 
@@ -243,7 +147,7 @@ static double mlp_forward(mlp_impl *m, const float *x, const float *labels, size
 {
     for (int l = 1; l <= m->L; l++) {
         const float *bias = m->bias ? x + m->b_off[l] : NULL;
-        matmul_forward(m->A[l], m->H[l - 1], x + m->w_off[l], bias, B, m->size[l - 1],
+        dense_forward(m->A[l], m->H[l - 1], x + m->w_off[l], bias, B, m->size[l - 1],
                        m->size[l], 0);
         if (l < m->L)
             activation_forward(m->H[l], m->A[l], B * m->size[l], m->tanh_act);
@@ -261,11 +165,11 @@ static void mlp_backward(mlp_impl *m, float *grad, const float *x, const float *
     softmax_xent_backward(dA, m->H[m->L], labels, B, m->size[m->L], scale);
     for (int l = m->L; l >= 1; l--) {
         size_t C = m->size[l - 1], OC = m->size[l];
-        matmul_backward_weight(grad + m->w_off[l], m->bias ? grad + m->b_off[l] : NULL, dA,
+        dense_backward_weight(grad + m->w_off[l], m->bias ? grad + m->b_off[l] : NULL, dA,
                                m->H[l - 1], B, C, OC, accumulate);
         if (l == 1)
             break;
-        matmul_backward_input(m->dH, dA, x + m->w_off[l], B, C, OC, 0);
+        dense_backward_input(m->dH, dA, x + m->w_off[l], B, C, OC, 0);
         activation_backward(dAbelow, m->dH, m->A[l - 1], m->H[l - 1], B * C, m->tanh_act);
         float *t = dA;
         dA = dAbelow, dAbelow = t;
@@ -277,10 +181,10 @@ static void mlp_forward_r(mlp_impl *m, const float *x, const float *v, size_t B)
 {
     for (int l = 1; l <= m->L; l++) {
         size_t C = m->size[l - 1], OC = m->size[l];
-        matmul_forward(m->RA[l], m->H[l - 1], v + m->w_off[l], m->bias ? v + m->b_off[l] : NULL,
+        dense_forward(m->RA[l], m->H[l - 1], v + m->w_off[l], m->bias ? v + m->b_off[l] : NULL,
                        B, C, OC, 0);
         if (l > 1)
-            matmul_forward(m->RA[l], m->RH[l - 1], x + m->w_off[l], NULL, B, C, OC, 1);
+            dense_forward(m->RA[l], m->RH[l - 1], x + m->w_off[l], NULL, B, C, OC, 1);
         if (l < m->L)
             activation_backward(m->RH[l], m->RA[l], m->A[l], m->H[l], B * OC, m->tanh_act);
     }
@@ -298,14 +202,14 @@ static void mlp_backward_r(mlp_impl *m, float *out, const float *x, const float 
         size_t C = m->size[l - 1], OC = m->size[l];
         float *oW = out + m->w_off[l], *ob = m->bias ? out + m->b_off[l] : NULL;
         /* R{dW_l} = R{dA_l}ᵀ H_{l-1} + dA_lᵀ R{H_{l-1}} */
-        matmul_backward_weight(oW, ob, RdA, m->H[l - 1], B, C, OC, accumulate);
+        dense_backward_weight(oW, ob, RdA, m->H[l - 1], B, C, OC, accumulate);
         if (l == 1)
             break;
-        matmul_backward_weight(oW, NULL, dA, m->RH[l - 1], B, C, OC, 1);
+        dense_backward_weight(oW, NULL, dA, m->RH[l - 1], B, C, OC, 1);
         /* dH = dA W;  R{dH} = R{dA} W + dA V */
-        matmul_backward_input(m->dH, dA, x + m->w_off[l], B, C, OC, 0);
-        matmul_backward_input(m->RdH, RdA, x + m->w_off[l], B, C, OC, 0);
-        matmul_backward_input(m->RdH, dA, v + m->w_off[l], B, C, OC, 1);
+        dense_backward_input(m->dH, dA, x + m->w_off[l], B, C, OC, 0);
+        dense_backward_input(m->RdH, RdA, x + m->w_off[l], B, C, OC, 0);
+        dense_backward_input(m->RdH, dA, v + m->w_off[l], B, C, OC, 1);
         activation_backward(dAbelow, m->dH, m->A[l - 1], m->H[l - 1], B * C, m->tanh_act);
         activation_backward_r(RdAbelow, m->RdH, m->dH, m->RA[l - 1], m->A[l - 1], m->H[l - 1],
                               B * C, m->tanh_act);
@@ -375,13 +279,7 @@ static int mlp_evaluate(lsgd_model *model, const float *x, const lsgd_batch *bat
     for (size_t start = 0; start < batch->n; start += MLP_CHUNK) {
         size_t B = load_chunk(m, labels, batch, start);
         sum += mlp_forward(m, x, labels, B);
-        for (size_t b = 0; b < B; b++) {
-            const float *p = m->H[m->L] + b * C;
-            size_t best = 0;
-            for (size_t c = 1; c < C; c++)
-                best = p[c] > p[best] ? c : best;
-            correct += best == (size_t)labels[b];
-        }
+        correct += softmax_correct(m->H[m->L], labels, B, C);
     }
     *loss = sum / (double)batch->n;
     model_l2_loss_grad(&m->base, x, loss, NULL);

@@ -225,6 +225,23 @@ int model_check_batch(const lsgd_model *model, const lsgd_batch *batch, lsgd_err
     return LSGD_OK;
 }
 
+void model_gather_rows(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
+                       size_t B)
+{
+    size_t d = set->d;
+    for (size_t b = 0; b < B; b++) {
+        size_t row = rows[b];
+        labels[b] = set->y[row];
+        if (set->X) {
+            memcpy(X + b * d, set->X + row * d, d * sizeof *X);
+            continue;
+        }
+        memset(X + b * d, 0, d * sizeof *X);
+        for (size_t k = set->row_ptr[row]; k < set->row_ptr[row + 1]; k++)
+            X[b * d + set->col[k]] = set->val[k];
+    }
+}
+
 /* ---- construction ---- */
 
 /* The model's parameters within LSGD_MAX_PARAMETERS, else an error naming
@@ -255,14 +272,14 @@ static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
 {
     if (strcmp(type, "quadratic") == 0)
         return lsgd_quadratic_create(model, cfg, err);
-    const char *known[] = {"least_squares", "logreg", "softmax", "mlp"};
+    const char *known[] = {"least_squares", "logreg", "softmax", "mlp", "cnn"};
     int found = 0;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         found |= strcmp(type, known[k]) == 0;
     if (!found)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: '%s'; expected quadratic, least_squares, logreg, "
-                              "softmax or mlp",
+                              "softmax, mlp or cnn",
                               type);
     if (!train)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -273,6 +290,8 @@ static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
         return lsgd_logreg_create(model, cfg, train, err);
     if (strcmp(type, "softmax") == 0)
         return lsgd_softmax_create(model, cfg, train, err);
+    if (strcmp(type, "cnn") == 0)
+        return lsgd_cnn_create(model, cfg, train, err);
     return lsgd_mlp_create(model, cfg, train, err);
 }
 
@@ -284,7 +303,7 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
     if (!json_is_string(type))
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: missing; expected quadratic, least_squares, logreg, "
-                              "softmax or mlp");
+                              "softmax, mlp or cnn");
     double l2 = model_l2_option(cfg);
     if (!(l2 >= 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.l2: %g; expected >= 0", l2);

@@ -5,7 +5,7 @@
  * All parameters live in one contiguous float array (llm.c style); a
  * model's tensors are views into it, listed by describe() for model.json.
  * Losses are means over the batch.  Models: quadratic (and the noisy test
- * problems of docs/algorithms.md §2.3), least_squares, logreg, softmax, mlp.
+ * problems of docs/algorithms.md §2.3), least_squares, logreg, softmax, mlp, cnn.
  */
 #ifndef LSGD_MODEL_H
 #define LSGD_MODEL_H

@@ -11,7 +11,7 @@
 
 #include "models/model.h"
 
-enum { MODEL_MAX_TENSORS = 32 };
+enum { MODEL_MAX_TENSORS = 64 };
 
 typedef struct model_tensor {
     char name[32];
@@ -49,6 +49,8 @@ int lsgd_softmax_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset
                         lsgd_error *err);
 int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
                     lsgd_error *err);
+int lsgd_cnn_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
+                    lsgd_error *err);
 
 /* Append a tensor of rows×cols (cols 0: vector) at the end of the vector;
  * returns the new dimension, SIZE_MAX when it would wrap (a model that
@@ -64,6 +66,10 @@ void model_base_free(model_base *base);
 /* The batch is one this model can read: a set with `input` features and,
  * for classifiers, labels below `classes`. */
 int model_check_batch(const lsgd_model *model, const lsgd_batch *batch, lsgd_error *err);
+
+/* X[B, d] = rows[B] of set, dense (sparse rows expanded); labels[B] their y. */
+void model_gather_rows(float *X, float *labels, const lsgd_dataset *set, const uint32_t *rows,
+                       size_t B);
 
 /* L2 on the non-bias tensors: *loss += (l2/2)‖w‖², grad += l2·w (grad may be
  * NULL); and its Hessian term out += l2·v. */

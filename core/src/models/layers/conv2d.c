@@ -1,0 +1,166 @@
+/*
+ * conv2d.c — 2-D convolution (PyTorch's Conv2d: cross-correlation, weight
+ * [OC, C, K, K], zero padding P, stride S) by im2col into OpenBLAS's sgemm.
+ *
+ * im2col lays each sample's receptive fields out as columns,
+ *   col[b][(c·K + i)·K + j, oh·OW + ow] = inp[b, c, oh·S − P + i, ow·S − P + j]
+ * (0 outside the image), so the convolution is one product per sample
+ *   out[b][OC, OH·OW] = weight[OC, C·K·K] · col[b]   (+ bias per output channel),
+ * and the backward pass two: dweight += dout[b] · col[b]ᵀ and
+ * dcol = weightᵀ · dout[b], which col2im adds back onto the input positions.
+ * The columns are built once per forward pass and kept for the backward
+ * pass (and the R-op); a 1×1 kernel with stride 1 and no padding reads the
+ * input as its own columns.
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "models/layers/layers.h"
+
+size_t conv2d_out_side(size_t n, size_t K, size_t S, size_t P)
+{
+    return K > n + 2 * P ? 0 : (n + 2 * P - K) / S + 1;
+}
+
+int conv2d_pointwise(size_t K, size_t S, size_t P)
+{
+    return K == 1 && S == 1 && P == 0;
+}
+
+/* The outputs ow whose input column ow·S + j − P lies inside [0, W): [*lo, *hi). */
+static void valid_span(size_t *lo, size_t *hi, size_t j, size_t W, size_t S, size_t P,
+                       size_t OW)
+{
+    *lo = j >= P ? 0 : (P - j + S - 1) / S;
+    *hi = W + P > j ? (W + P - j + S - 1) / S : 0;
+    *hi = *hi < OW ? *hi : OW;
+    *lo = *lo < *hi ? *lo : *hi;
+}
+
+const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, size_t H,
+                            size_t W, size_t K, size_t S, size_t P)
+{
+    if (conv2d_pointwise(K, S, P))
+        return inp;
+    size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
+    float *out = col;
+    for (size_t bc = 0; bc < B * C; bc++) {
+        const float *plane = inp + bc * H * W;
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < K; j++) {
+                size_t lo, hi;
+                valid_span(&lo, &hi, j, W, S, P, OW);
+                for (size_t oh = 0; oh < OH; oh++, out += OW) {
+                    size_t ih = oh * S + i; /* row in the padded image */
+                    if (ih < P || ih - P >= H) {
+                        memset(out, 0, OW * sizeof *out);
+                        continue;
+                    }
+                    for (size_t ow = 0; ow < lo; ow++) /* the padding: a few columns */
+                        out[ow] = 0.0f;
+                    for (size_t ow = hi; ow < OW; ow++)
+                        out[ow] = 0.0f;
+                    if (hi == lo)
+                        continue;
+                    /* src[k·S] = inp at output lo + k: input column lo·S + j − P ≥ 0 */
+                    const float *src = plane + (ih - P) * W + (lo * S + j - P);
+                    if (S == 1)
+                        memcpy(out + lo, src, (hi - lo) * sizeof *out);
+                    else
+                        for (size_t k = 0; k < hi - lo; k++)
+                            out[lo + k] = src[k * S];
+                }
+            }
+    }
+    return col;
+}
+
+/* img[C, H, W] += the columns col[C·K·K, OH·OW] put back at their positions. */
+static void col2im(float *img, const float *col, size_t C, size_t H, size_t W, size_t K,
+                   size_t S, size_t P, size_t OH, size_t OW)
+{
+    for (size_t c = 0; c < C; c++)
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < K; j++) {
+                size_t lo, hi;
+                valid_span(&lo, &hi, j, W, S, P, OW);
+                for (size_t oh = 0; oh < OH; oh++, col += OW) {
+                    size_t ih = oh * S + i;
+                    if (ih < P || ih - P >= H)
+                        continue;
+                    if (hi == lo)
+                        continue;
+                    float *dst = img + (c * H + ih - P) * W + (lo * S + j - P);
+                    if (S == 1) /* contiguous: vectorizes */
+                        for (size_t k = 0; k < hi - lo; k++)
+                            dst[k] += col[lo + k];
+                    else
+                        for (size_t k = 0; k < hi - lo; k++)
+                            dst[k * S] += col[lo + k];
+                }
+            }
+}
+
+/* Σ x[n], in 8 interleaved partial sums so the loop vectorizes. */
+static float plane_sum(const float *x, size_t n)
+{
+    float part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += x[i + k];
+    float sum = 0;
+    for (; i < n; i++)
+        sum += x[i];
+    for (int k = 0; k < 8; k++)
+        sum += part[k];
+    return sum;
+}
+
+void conv2d_forward(float *out, const float *col, const float *weight, const float *bias,
+                    size_t B, size_t C, size_t H, size_t W, size_t OC, size_t K, size_t S,
+                    size_t P, int accumulate)
+{
+    size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
+    size_t CKK = C * K * K, OHW = OH * OW;
+    for (size_t b = 0; b < B; b++) {
+        float *o = out + b * OC * OHW; /* [OC, OH·OW] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)OC, (int)OHW, (int)CKK,
+                    1.0f, weight, (int)CKK, col + b * CKK * OHW, (int)OHW,
+                    accumulate ? 1.0f : 0.0f, o, (int)OHW);
+        if (bias)
+            for (size_t oc = 0; oc < OC; oc++)
+                for (size_t p = 0; p < OHW; p++)
+                    o[oc * OHW + p] += bias[oc];
+    }
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *col, const float *weight, float *dcol, size_t B, size_t C,
+                     size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P)
+{
+    size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
+    size_t CKK = C * K * K, OHW = OH * OW;
+    int pointwise = conv2d_pointwise(K, S, P);
+    for (size_t b = 0; b < B; b++) {
+        const float *d = dout + b * OC * OHW; /* [OC, OH·OW] */
+        /* dweight[OC, C·K·K] += dout · colᵀ */
+        if (dweight)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)OC, (int)CKK, (int)OHW,
+                        1.0f, d, (int)OHW, col + b * CKK * OHW, (int)OHW, 1.0f, dweight,
+                        (int)CKK);
+        if (dbias)
+            for (size_t oc = 0; oc < OC; oc++)
+                dbias[oc] += plane_sum(d + oc * OHW, OHW);
+        if (!dinp)
+            continue;
+        /* dcol[C·K·K, OH·OW] = weightᵀ · dout, added back onto the image
+         * (a pointwise conv's columns are the image: add there directly) */
+        float *dimg = dinp + b * C * H * W;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CKK, (int)OHW, (int)OC, 1.0f,
+                    weight, (int)CKK, d, (int)OHW, pointwise ? 1.0f : 0.0f,
+                    pointwise ? dimg : dcol, (int)OHW);
+        if (!pointwise)
+            col2im(dimg, dcol, C, H, W, K, S, P, OH, OW);
+    }
+}
