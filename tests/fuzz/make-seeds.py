@@ -144,3 +144,10 @@ put("zmq_rendezvous", "welcome-small-frame", bytes([W]) + header(WELCOME, src=0,
 put("zmq_rendezvous", "refuse", bytes([W]) + header(REFUSE, run="cfg-x", length=0) + P
     + b"a rank 1 of run 'cfg-x' is not part of run 'cfg-y'")
 put("zmq_rendezvous", "abort", bytes([W]) + header(ABORT, length=0) + P + b"timed out")
+
+# CIFAR-10: two records (label, 3072 pixels), one cut short, a label of 10
+record = lambda label: bytes([label]) + bytes(i % 256 for i in range(3072))
+put("cifar10", "two-records", b"\x00" + record(3) + record(9))
+put("cifar10", "two-records-unit-split", b"\x05" + record(0) + record(1))
+put("cifar10", "cut-record", b"\x00" + record(3) + record(9)[:100])
+put("cifar10", "label-10", b"\x00" + record(10))
