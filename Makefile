@@ -134,7 +134,8 @@ $(BUILD)/obj/%.o: %.c
 # The host checks configs and manifests against schemas/*.schema.json,
 # embedded into liblsgd by core/src/host/schema_text.c (.incbin): rebuild
 # that object whenever a schema changes.
-$(BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json
+$(BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json \
+                                          schemas/sweep.schema.json
 
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
