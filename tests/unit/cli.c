@@ -122,7 +122,7 @@ LSGD_TEST(cli, every_tool_prints_its_usage_on_help_and_exits_0)
         {"fetch-data", "usage: tools/fetch-data mnist|fashion-mnist [DIR]", 1},
         {"netlab", "tools/netlab [--hosts N]", 1},
         {"bench", "tools/bench [AREA", 0},
-        {"new-plugin", "usage: new-plugin scaling|transport NAME [DIR]", 1},
+        {"new-plugin", "usage: new-plugin scaling|transport", 1},
         {"fresh-check", "tools/fresh-check [--keep]", 0},
         {"reproduce", "tools/reproduce [--quick]", 0},
     };
