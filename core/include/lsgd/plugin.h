@@ -32,9 +32,9 @@
  * its last instance; lsgd_plugin_entry MUST return the same descriptor
  * every time, in static storage, with no other effect.  What an instance
  * needs is made by its kind's create/open, not by constructors.  The call
- * order and the MUST/MAY rules of every op are in lsgd/scaling.h and
- * lsgd/transport.h.  `lsgd plugins check` and `lsgd run` (before
- * it starts workers) load each plugin in a child process, so one that does
+ * order and the MUST/MAY rules of every op are in lsgd/scaling.h,
+ * lsgd/transport.h and lsgd/compressor.h.  `lsgd plugins check` and
+ * `lsgd run` (before it starts workers) load each plugin in a child process, so one that does
  * is reported with the signal or exit status, its name and its .so, rather
  * than taking lsgd down or passing for success; a worker that dies loading
  * a plugin is reported naming the plugin.
@@ -59,7 +59,8 @@ extern "C" {
 
 enum lsgd_plugin_kind {
     LSGD_KIND_SCALING = 1,   /* a preconditioner D̂: lsgd/scaling.h */
-    LSGD_KIND_TRANSPORT = 2  /* how workers average: lsgd/transport.h */
+    LSGD_KIND_TRANSPORT = 2, /* how workers average: lsgd/transport.h */
+    LSGD_KIND_COMPRESSOR = 4 /* what travels at an average: lsgd/compressor.h */
 };
 
 /*
@@ -101,7 +102,7 @@ typedef struct lsgd_plugin {
     uint32_t kind;        /* enum lsgd_plugin_kind */
     const char *name;     /* must equal the manifest's "name" */
     const char *version;  /* must equal the manifest's "version" */
-    const void *ops;      /* const lsgd_scaling_ops * or const lsgd_transport_ops * */
+    const void *ops;      /* const lsgd_scaling_ops *, lsgd_transport_ops * or lsgd_compressor_ops * */
     /* Optional capabilities by name; NULL (or a NULL function) when absent.
      * MAY be called at any time while the library is loaded, from any
      * thread; MUST return NULL for a name it does not know.  What it

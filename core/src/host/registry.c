@@ -31,6 +31,7 @@ const char *lsgd_kind_name(int kind)
     switch (kind) {
     case LSGD_KIND_SCALING: return "scaling";
     case LSGD_KIND_TRANSPORT: return "transport";
+    case LSGD_KIND_COMPRESSOR: return "compressor";
     default: return "unknown-kind";
     }
 }
@@ -41,6 +42,8 @@ static int kind_from_name(const char *name)
         return LSGD_KIND_SCALING;
     if (strcmp(name, "transport") == 0)
         return LSGD_KIND_TRANSPORT;
+    if (strcmp(name, "compressor") == 0)
+        return LSGD_KIND_COMPRESSOR;
     return 0;
 }
 
