@@ -113,9 +113,10 @@ BENCH_BIN := $(BENCH_SRC:tools/benchmarks/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/lib/liblsgd.so
 BIN := $(BUILD)/bin/lsgd
+NETLAB_DELAY := $(BUILD)/bin/lsgd-netlab-delay
 
 .PHONY: all plugins run test bench install clean
-all: $(BIN) $(LIB) plugins
+all: $(BIN) $(LIB) plugins $(NETLAB_DELAY)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,7 +125,8 @@ $(BUILD)/obj/%.o: %.c
 # The host checks configs and manifests against schemas/*.schema.json,
 # embedded into liblsgd by core/src/host/schema_text.c (.incbin): rebuild
 # that object whenever a schema changes.
-$(BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json
+$(BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json \
+                                          schemas/sweep.schema.json
 
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -135,6 +137,11 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) -o $@ $(CLI_OBJ) $(LDFLAGS) -L$(BUILD)/lib -llsgd -ljansson -lm -Wl,-rpath,'$$ORIGIN/../lib'
 
 plugins: $(PLUGIN_SO) $(PLUGIN_JSON)
+
+# tools/netlab's link delay, for kernels without the netem qdisc
+$(NETLAB_DELAY): tools/netlab-delay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 define plugin_rule
 $(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h

@@ -5,12 +5,14 @@
 #   1. the transport test program (allreduce/broadcast/barrier, inputs whose
 #      mean depends on summation order) in three namespaces over tcp, its
 #      mean compared with a single-host shm run of the same program;
-#   2. `lsgd worker` of a real training config, one per namespace, its
-#      model.npy compared with `lsgd run` of the same config on shm.
+#   2. `lsgd worker` of a real training config, one per namespace (by
+#      tools/netlab, its own namespaces), its model.npy compared with
+#      `lsgd run` of the same config on shm.
 # Needs root and iproute2; otherwise exits 77 with the reason.
 set -euo pipefail
 peer=${1:?peer program}
 lsgd=${2:?lsgd binary}
+root=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for ip netns"; exit 77; }
 command -v ip > /dev/null || { echo "skipped: iproute2 (ip) is not installed"; exit 77; }
 tag=l$$
@@ -60,26 +62,10 @@ for r in 0 1 2; do
 done
 echo "transport program: 3 namespaces over tcp = one host over shm, bitwise"
 
-# 2. lsgd worker of a training config
-cat > "$work/cfg.json" << 'JSON'
-{"seed": 5, "workers": 3,
- "model": {"type": "quadratic", "problem": "dense", "dim": 64},
- "algorithm": {"type": "local_sgd", "steps": 120, "lr": 0.0005},
- "schedule": {"type": "constant", "period": 4},
- "transport": {"plugin": "zmq",
-               "params": {"coordinator": "tcp://10.231.0.1:47901", "bind_address": "0.0.0.0",
-                          "timeout_s": 20}},
- "output": {"progress": "none"}}
-JSON
-for r in 0 1 2; do
-    ip netns exec "$tag-$r" "$lsgd" worker "$work/cfg.json" --rank $r --world 3 \
-        --set output.dir="$work/hosts-run" > /dev/null 2> "$work/worker.$r" &
-    pids[$r]=$!
-done
-for r in 0 1 2; do
-    wait "${pids[$r]}" || { echo "lsgd worker rank $r failed: $(cat "$work/worker.$r")"; exit 1; }
-done
-"$lsgd" run "$work/cfg.json" --set transport.plugin=shm --set transport.params='{}' \
-    --set output.dir="$work/one-run" > /dev/null
-cmp "$work/hosts-run/model.npy" "$work/one-run/model.npy" || { echo "trained model across hosts differs from one host"; exit 1; }
+# 2. lsgd worker of a training config, one per namespace: tools/netlab
+config=$root/tests/data/transports/quadratic-3-workers.json
+"$root/tools/netlab" --lsgd "$lsgd" --hosts 3 --port 47901 --out "$work/hosts" "$config" > "$work/netlab.out" 2>&1 ||
+    { echo "tools/netlab failed: $(tail -3 "$work/netlab.out")"; exit 1; }
+"$lsgd" run "$config" --set output.dir="$work/one-run" > /dev/null
+cmp "$work/hosts/run/model.npy" "$work/one-run/model.npy" || { echo "trained model across hosts differs from one host"; exit 1; }
 echo "lsgd worker: 3 namespaces over zmq = lsgd run over shm, model.npy bitwise"

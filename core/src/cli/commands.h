@@ -11,5 +11,7 @@ int lsgd_cli_worker(int argc, char **argv);   /* lsgd worker CONFIG --rank R --w
 int lsgd_cli_validate(int argc, char **argv); /* lsgd validate CONFIG [--set k=v]… */
 int lsgd_cli_plugins(int argc, char **argv);  /* lsgd plugins list|show|check */
 int lsgd_cli_plot(int argc, char **argv);     /* lsgd plot RUN_DIR… [-o DIR] */
+int lsgd_cli_sweep(int argc, char **argv);    /* lsgd sweep SWEEP.json [--jobs N] … */
+int lsgd_cli_compare(int argc, char **argv);  /* lsgd compare DIR… [--best-of KEY] … */
 
 #endif

@@ -44,7 +44,17 @@ static const char usage_text[] =
     "  plugins check PATH\n"
     "      load a plugin (.so or its .json manifest) and report every problem\n"
     "  plot RUN_DIR... [-o DIR]\n"
-    "      plot the metrics of one or more runs (gnuplot)\n"
+    "      plot the metrics of one or more runs (gnuplot; PNG and SVG)\n"
+    "  sweep SWEEP.json [--jobs N] [--target METRIC<=VALUE]... [-o DIR] [--dry-run]\n"
+    "      run a base config over axes, zip groups, seeds and methods\n"
+    "      (schemas/sweep.schema.json), each run in its own directory, --jobs\n"
+    "      at a time; every config is checked before any run starts; finished\n"
+    "      runs are skipped and stopped ones resumed; writes sweep.csv and\n"
+    "      sweep.jsonl (final metrics, when each target was first met)\n"
+    "  compare DIR... [--best-of KEY] [--by QUANTITY] [--baseline METHOD] [--target METRIC<=VALUE]... [-o DIR] [--no-plot]\n"
+    "      sweeps and runs side by side: mean and standard error over seeds,\n"
+    "      each method at its best KEY by QUANTITY, seed-paired differences\n"
+    "      against the baseline; compare.md, compare.csv and figures\n"
     "\n"
     "options: --help, --version\n"
     "exit status: 0 success, 1 runtime failure, 2 bad input\n";
@@ -88,11 +98,16 @@ int main(int argc, char **argv)
         return lsgd_cli_plugins(sub_argc, sub_argv);
     if (strcmp(command, "plot") == 0)
         return lsgd_cli_plot(sub_argc, sub_argv);
+    if (strcmp(command, "sweep") == 0)
+        return lsgd_cli_sweep(sub_argc, sub_argv);
+    if (strcmp(command, "compare") == 0)
+        return lsgd_cli_compare(sub_argc, sub_argv);
     char safe[64];
     snprintf(safe, sizeof safe, "%s", command);
     for (char *p = safe; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = '?';
-    return cli_fail(2, "unknown command '%s'; commands: run, worker, validate, plugins, plot "
+    return cli_fail(2, "unknown command '%s'; commands: run, worker, validate, plugins, plot, "
+                    "sweep, compare "
                     "(see lsgd --help)", safe);
 }
