@@ -577,3 +577,176 @@ LSGD_TEST(compressor, plugins_show_lists_a_compressors_parameters_under_compress
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "fraction"));
     test_output_free(&o);
 }
+
+/* ---- writing a compressor ------------------------------------------------------------- */
+
+LSGD_TEST(compressor, the_new_plugin_compressor_template_builds_out_of_tree_and_sends_scaled_signs)
+{
+    char dir[1024], cmd[4200];
+    snprintf(dir, sizeof dir, "%s/signs", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "'%s' compressor signs '%s' >/dev/null && make -s -C '%s' && "
+             "'%s' plugins check '%s/signs.json'", test_root_path("tools/new-plugin"), dir, dir,
+             test_build_path("bin/lsgd"), dir);
+    test_output o = test_run(cmd, 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "ok: compressor plugin 'signs'"));
+    test_output_free(&o);
+
+    enum { DIM = 100, BLOCK = 16 };
+    json_t *cfg = json_pack("{s:[s]}", "plugin_path", dir);
+    lsgd_registry reg;
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_OK);
+    json_t *sel = json_pack("{s:s, s:{s:i}}", "plugin", "signs", "params", "block", BLOCK);
+    lsgd_tensor_shape whole = {0, DIM, 1};
+    lsgd_compressor_info info = {.struct_size = sizeof info, .dim = DIM, .world = 1,
+                                 .tensors = &whole, .n_tensors = 1};
+    lsgd_compressor c;
+    CU_ASSERT_EQUAL_FATAL(lsgd_compressor_open(&c, &reg, sel, "compression", &info, &err), LSGD_OK);
+    float *v = normal_vector(DIM, 12, 1.0), decoded[DIM];
+    size_t size, wrong = 0;
+    round_trip(&c, v, decoded, &size);
+    CU_ASSERT_EQUAL(size, 6 * (4 + 2) + (4 + 1)); /* six blocks of 16, one of 4 */
+    for (size_t at = 0; at < DIM; at += BLOCK) {
+        size_t n = DIM - at < BLOCK ? DIM - at : BLOCK;
+        double mean = 0;
+        for (size_t i = 0; i < n; i++)
+            mean += fabs(v[at + i]) / n;
+        for (size_t i = 0; i < n; i++)
+            wrong += fabs(decoded[at + i] - (v[at + i] < 0 ? -mean : mean)) > 1e-6;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    free(v);
+    lsgd_compressor_close(&c);
+    json_decref(sel);
+    json_decref(cfg);
+    lsgd_registry_free(&reg);
+}
+
+/* ---- compressed runs (suite compression): the engine through the CLI ----- */
+
+static char work[4096]; /* this test's directory: runs and their outputs */
+
+static void new_work_dir(void)
+{
+    snprintf(work, sizeof work, "%s", test_tmpdir());
+}
+
+static const char *compressed_config(void)
+{
+    return test_root_path("tests/data/compression/mlp-3-workers.json");
+}
+
+/* `lsgd run` of the compressed config into dir (--force, unless sets has
+ * --resume) with extra options; prefix goes in front (environment,
+ * mpirun); returns the exit status. */
+static int run_compressed(const char *prefix, const char *dir, const char *sets)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s '%s' run '%s' %s --set output.dir='%s' %s", work,
+             prefix, test_build_path("bin/lsgd"), compressed_config(),
+             strstr(sets, "--resume") ? "" : "--force", dir, sets);
+    test_output o = test_run(cmd, 120);
+    if (o.status != 0)
+        fprintf(stderr, "%s\n%s", cmd, o.err);
+    int status = o.status;
+    test_output_free(&o);
+    return status;
+}
+
+static const char *model_of(const char *dir)
+{
+    static char path[4][4200];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s/model.npy", work, dir);
+    return p;
+}
+
+LSGD_TEST(compression, an_int8_run_with_error_feedback_ends_bitwise_equal_on_shm_zmq_and_mpi)
+{
+    new_work_dir();
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-shm", "--set transport.plugin=shm"), 0);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-zmq", "--set transport.plugin=zmq"), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of("c-shm"), model_of("c-zmq")));
+    CU_ASSERT_EQUAL_FATAL(run_compressed("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                                         "ASAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -n 3",
+                                         "c-mpi", "--set transport.plugin=mpi"), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of("c-shm"), model_of("c-mpi")));
+}
+
+LSGD_TEST(compression, a_resumed_compressed_run_ends_bitwise_as_the_uninterrupted_one)
+{
+    new_work_dir();
+    const char *every = "--set output.checkpoint_every=1";
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-whole", every), 0);
+    CU_ASSERT_NOT_EQUAL(run_compressed("LSGD_FAULT_STOP_AFTER_ROUND=5", "c-resumed", every), 0);
+    char sets[256];
+    snprintf(sets, sizeof sets, "%s --resume", every);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-resumed", sets), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of("c-whole"), model_of("c-resumed")));
+    /* the residual is part of what resumes: without feedback the run differs */
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-no-ef", "--set compression.error_feedback=false"),
+                          0);
+    CU_ASSERT_FALSE(test_same_file(model_of("c-whole"), model_of("c-no-ef")));
+}
+
+/* bytes_sent of every round in dir's metrics.csv, summed. */
+static double bytes_sent(const char *dir)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s/metrics.csv", work, dir);
+    char *text = test_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int column = -1, at = 0;
+    for (char *h = text; *h && *h != '\n'; h++, at += *h == ',')
+        if (column < 0 && strncmp(h, "bytes_sent", 10) == 0)
+            column = at;
+    double total = 0;
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char *field = line + 1;
+        for (int c = 0; c < column; c++)
+            field = strchr(field, ',') + 1;
+        total += strtod(field, NULL);
+    }
+    free(text);
+    return total;
+}
+
+LSGD_TEST(compression, bytes_sent_differ_between_codecs_by_exactly_their_encoded_sizes)
+{
+    new_work_dir();
+    /* the mlp 10-16-4: dim 244; 10 rounds of 3 workers, each sending its
+     * payload once through shm's broadcast */
+    const double dim = 244, rounds = 10, workers = 3;
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-int8", ""), 0);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-none", "--set compression.plugin=none "
+                                         "--set compression.params={}"), 0);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-topk", "--set compression.plugin=topk "
+                                         "--set compression.params.fraction=0.1"), 0);
+    double none = 4 * dim, int8 = dim + 4 * 4, topk = 8 * 25; /* k = ⌈24.4⌉ */
+    CU_ASSERT_DOUBLE_EQUAL(bytes_sent("b-none") - bytes_sent("b-int8"),
+                           rounds * workers * (none - int8), 0.5);
+    CU_ASSERT_DOUBLE_EQUAL(bytes_sent("b-none") - bytes_sent("b-topk"),
+                           rounds * workers * (none - topk), 0.5);
+}
+
+LSGD_TEST(compression, validate_refuses_compression_where_no_pseudo_gradient_is_averaged)
+{
+    static const char *const refused[][2] = {
+        {"--set algorithm.type=minibatch_sgd", "minibatch_sgd averages gradients"},
+        {"--set algorithm.type=overlap_local_sgd", "overlap_local_sgd"},
+        {"--set algorithm.type=local_gd --set algorithm.local_gd.variant=regularized",
+         "regularized local_gd"},
+        {"--set compression.error_feedback=2", "compression.error_feedback"}};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "'%s' validate '%s' %s", test_build_path("bin/lsgd"),
+                 compressed_config(), refused[i][0]);
+        test_output o = test_run(cmd, 30);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, refused[i][1]));
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        test_output_free(&o);
+    }
+}

@@ -338,15 +338,34 @@ static int outer_step(lsgd_run *run, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* The models' average, compressed when configured (engine/compression.h):
+ * then the report travels in an average of its own. */
+static int average_models(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->compression)
+        return average_with_report(run, run->x, err);
+    double t0 = lsgd_now();
+    int rc = lsgd_compression_average(run->compression, run->transport, run->x, err);
+    run->round_comm_s += lsgd_now() - t0;
+    if (rc)
+        return failed(run, err);
+    lsgd_report_pack(run, run->x + run->dim);
+    if (average(run, run->x + run->dim, run->slots, err))
+        return err->code;
+    return lsgd_report_unpack(run, run->x + run->dim, err);
+}
+
 static int communicate_blocking(lsgd_run *run, lsgd_error *err)
 {
     if (run->x_before)
         memcpy(run->x_before, run->x, run->dim * sizeof *run->x);
-    if (average_with_report(run, run->x, err))
+    if (average_models(run, err))
         return err->code;
     measure_drift(run, run->x);
     if (run->set.has_outer && outer_step(run, err))
         return err->code;
+    if (run->set.has_outer && run->compression)
+        lsgd_compression_rebase(run->compression, run->x);
     return scaling_policy(run, err);
 }
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "engine/compression.h"
 #include "engine/sampler.h"
 #include "engine/schedule.h"
 #include "host/registry.h"
@@ -134,6 +135,7 @@ typedef struct lsgd_run {
     int has_scaling;
     lsgd_scaling outer;
     lsgd_transport *transport;
+    lsgd_compression *compression; /* NULL: models averaged uncompressed */
 
     /* vectors [dim] ([dim + slots] where averaged with a report) */
     float *x;         /* this worker's model, then report slots */

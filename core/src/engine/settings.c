@@ -176,6 +176,9 @@ int lsgd_settings_check(const lsgd_settings *s, const lsgd_schedule *schedule,
                               "preconditioner is already identical on all workers, expected "
                               "'local'", s->state_policy == LSGD_STATE_AVERAGE ? "average"
                                                                              : "reset");
+    if (lsgd_compression_check(cfg, string(cfg, "algorithm.type", "local_sgd"),
+                               s->gd_regularized, err))
+        return err->code;
     if (schedule->rounds > schedule->steps)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "schedule: %zu rounds for %llu steps; expected at most one round "

@@ -20,7 +20,8 @@
  *
  * Records: meta (config hash, round, step, sizes, wall clock, metrics file
  * offsets), config (the config text, to say what changed), x, the scaling
- * state and clock (and the outer optimizer's), x_sync, the overlap
+ * state and clock (and the outer optimizer's), the compressed average's
+ * base, residual and plugin state, x_sync, the overlap
  * anchor/momentum/finished average, the RNG states, the sampler's
  * permutation and position, and the report of the last round, which is
  * still to be delivered.
@@ -113,12 +114,17 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     }
     size_t scaling_bytes = lsgd_scaling_state_size(&run->scaling);
     size_t outer_bytes = run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0;
-    unsigned char *scratch = malloc(scaling_bytes + outer_bytes + 1);
+    size_t compression_bytes =
+        run->compression ? lsgd_compression_state_size(run->compression) : 0;
+    unsigned char *scratch = malloc(scaling_bytes + outer_bytes + compression_bytes + 1);
     if (!scratch)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory for a checkpoint");
+    unsigned char *compression = scratch + scaling_bytes + outer_bytes;
     if (lsgd_scaling_state_save(&run->scaling, scratch, scaling_bytes, err) ||
         (outer_bytes &&
-         lsgd_scaling_state_save(&run->outer, scratch + scaling_bytes, outer_bytes, err))) {
+         lsgd_scaling_state_save(&run->outer, scratch + scaling_bytes, outer_bytes, err)) ||
+        (compression_bytes && lsgd_compression_state_save(run->compression, compression,
+                                                          compression_bytes, err))) {
         free(scratch);
         return err->code;
     }
@@ -138,6 +144,8 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     lsgd_ckpt_put(&w, "scaling", scratch, scaling_bytes);
     if (outer_bytes)
         lsgd_ckpt_put(&w, "outer", scratch + scaling_bytes, outer_bytes);
+    if (compression_bytes)
+        lsgd_ckpt_put(&w, "compression", compression, compression_bytes);
     put_floats(&w, "x_sync", run->x_sync, run->dim);
     put_floats(&w, "anchor", run->anchor, run->dim);
     put_floats(&w, "momentum", run->momentum, run->dim);
@@ -282,7 +290,8 @@ static int unusable(candidate *c, int why, const char *fmt, ...)
 static size_t largest_plausible(const lsgd_run *run)
 {
     size_t states = lsgd_scaling_state_size(&run->scaling) +
-                    (run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0);
+                    (run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0) +
+                    (run->compression ? lsgd_compression_state_size(run->compression) : 0);
     size_t sampler = run->has_sampler ? run->sampler.n * sizeof *run->sampler.order : 0;
     return run->dim * 5 * sizeof(float) + states + sampler + ((size_t)4 << 20);
 }
@@ -524,6 +533,17 @@ static int load_state(lsgd_scaling *s, const lsgd_ckpt *c, const char *name, lsg
     return lsgd_scaling_state_load(s, bytes, n, err);
 }
 
+/* The compressed average's base, residual and plugin state. */
+static int load_compression(lsgd_run *run, const lsgd_ckpt *c, lsgd_error *err)
+{
+    size_t n = 0;
+    const void *bytes = lsgd_ckpt_find(c, "compression", &n);
+    if (!bytes)
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: record 'compression' missing (damaged)",
+                              c->path);
+    return lsgd_compression_state_load(run->compression, bytes, n, err);
+}
+
 /* Everything from an examined (usable) checkpoint into the run. */
 static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
 {
@@ -531,6 +551,7 @@ static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
     const snapshot_meta *meta = &cand->meta;
     if (load_state(&run->scaling, c, "scaling", err) ||
         (run->set.has_outer && load_state(&run->outer, c, "outer", err)) ||
+        (run->compression && load_compression(run, c, err)) ||
         get_floats(c, "x", run->x, run->dim, err) ||
         get_floats(c, "x_sync", run->x_sync, run->dim, err) ||
         get_floats(c, "anchor", run->anchor, run->dim, err) ||
