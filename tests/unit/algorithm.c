@@ -1,14 +1,115 @@
-/* algorithm.c — the arithmetic of the algorithms, checked on its own:
- * Overlap-Local-SGD's anchor recursion (§4) and the max-margin reference
- * direction of Local-GD's implicit bias (§3). */
+/* algorithm.c — the algorithms' table and arithmetic, checked on their own:
+ * the table of engine/algorithms/ against the schema's algorithm.type,
+ * settings read with the schema's defaults, Overlap-Local-SGD's anchor
+ * recursion (§4) and the max-margin reference direction of Local-GD's
+ * implicit bias (§3). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset.h"
+#include "engine/algorithm.h"
 #include "engine/max_margin.h"
 #include "engine/overlap.h"
 #include "harness.h"
+#include "host/config.h"
+#include "host/schema.h"
+
+/* The schema's algorithm.type enum and the table name the same methods,
+ * and a name outside the table is refused listing the table's. */
+LSGD_TEST(algorithm, the_schemas_algorithm_types_are_exactly_the_tables)
+{
+    lsgd_error err;
+    const json_t *schema = lsgd_schema_get("config", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+    const json_t *names = json_object_get(
+        json_object_get(json_object_get(json_object_get(json_object_get(schema, "$defs"),
+                                                        "algorithm"), "properties"), "type"),
+        "enum");
+    CU_ASSERT_FATAL(json_is_array(names) && json_array_size(names) > 0);
+    size_t i, in_table = 0;
+    json_t *name;
+    json_array_foreach(names, i, name) {
+        const lsgd_algorithm *alg = lsgd_algorithm_find(json_string_value(name));
+        CU_ASSERT_PTR_NOT_NULL(alg);
+        if (!alg)
+            fprintf(stderr, "\n  '%s' of the schema is not in the table\n", json_string_value(name));
+        else
+            CU_ASSERT(alg->steps && alg->communicate);
+    }
+    for (const lsgd_algorithm *const *a = lsgd_algorithm_all(); *a; a++)
+        in_table++;
+    CU_ASSERT_EQUAL(in_table, json_array_size(names));
+    json_t *cfg = json_pack("{s:{s:s}}", "algorithm", "type", "local_sdg");
+    const lsgd_algorithm *alg = NULL;
+    CU_ASSERT_EQUAL(lsgd_algorithm_of(&alg, cfg, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'local_sdg'; expected one of local_sgd, "));
+    json_decref(cfg);
+}
+
+/* lsgd_algorithm_check on a config given as JSON text: its status and message. */
+static int check_text(const char *text, lsgd_error *err)
+{
+    json_t *cfg = json_loads(text, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    lsgd_error_clear(err);
+    int rc = lsgd_algorithm_check(cfg, err);
+    json_decref(cfg);
+    return rc;
+}
+
+static void refused_with(const char *text, const char *reason)
+{
+    lsgd_error err;
+    CU_ASSERT_EQUAL(check_text(text, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, reason));
+    if (!strstr(err.message, reason))
+        fprintf(stderr, "\n  expected '%s' in: %s\n", reason, err.message);
+}
+
+/* The rules in the algorithms' ops tables (§7), each on the smallest
+ * config that breaks it, and the same configs pass with local_sgd. */
+LSGD_TEST(algorithm, each_algorithm_refuses_what_it_cannot_run_when_the_config_loads)
+{
+    refused_with("{\"algorithm\": {\"type\": \"overlap_local_sgd\"},"
+                 " \"scaling\": {\"refresh\": \"sync\"}}", "never waits for");
+    refused_with("{\"algorithm\": {\"type\": \"overlap_local_sgd\"},"
+                 " \"outer\": {\"plugin\": \"sgd\"}}", "outer: overlap_local_sgd has its own");
+    refused_with("{\"algorithm\": {\"type\": \"overlap_local_sgd\","
+                 " \"overlap\": {\"alpha\": 1}}}", "freezes the anchor");
+    refused_with("{\"algorithm\": {\"type\": \"overlap_local_sgd\"},"
+                 " \"schedule\": {\"type\": \"one_shot\"}}", "has no period");
+    refused_with("{\"algorithm\": {\"type\": \"minibatch_sgd\"},"
+                 " \"outer\": {\"plugin\": \"adam\"}}", "no pseudo-gradient");
+    refused_with("{\"algorithm\": {\"type\": \"post_local_sgd\"},"
+                 " \"outer\": {\"plugin\": \"sgd\"}}", "outer: post_local_sgd averages gradients");
+    refused_with("{\"algorithm\": {\"type\": \"fedavg\", \"fedavg\": {\"participants\": 2,"
+                 " \"fraction\": 0.5}}}", "both participants and fraction");
+    lsgd_error err;
+    CU_ASSERT_EQUAL(check_text("{\"algorithm\": {\"type\": \"local_sgd\"},"
+                               " \"outer\": {\"plugin\": \"adam\"}}", &err), LSGD_OK);
+    CU_ASSERT_EQUAL(check_text("{\"algorithm\": {\"type\": \"overlap_local_sgd\","
+                               " \"overlap\": {\"alpha\": 1, \"beta\": 0.5}}}", &err), LSGD_OK);
+}
+
+/* A key the config leaves out reads as the schema's default, also where
+ * the schema gives it behind a $ref (outer.lr) or inside a section that
+ * is absent (algorithm.overlap.alpha); a given value wins. */
+LSGD_TEST(algorithm, settings_absent_from_the_config_read_the_schemas_defaults)
+{
+    json_t *cfg = json_pack("{s:{s:s, s:{s:f}}}", "algorithm", "type", "overlap_local_sgd",
+                            "overlap", "beta", 0.25);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_setting_number(cfg, "algorithm.overlap.alpha"), 0.6, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_setting_number(cfg, "algorithm.overlap.beta"), 0.25, 0);
+    CU_ASSERT_DOUBLE_EQUAL(lsgd_setting_number(cfg, "outer.lr"), 1.0, 0);
+    CU_ASSERT_EQUAL(lsgd_setting_count(cfg, "algorithm.steps"), 1000);
+    CU_ASSERT_EQUAL(lsgd_setting_count(cfg, "algorithm.local_gd.max_inner"), 1000);
+    CU_ASSERT_STRING_EQUAL(lsgd_setting_string(cfg, "scaling.state"), "local");
+    CU_ASSERT_STRING_EQUAL(lsgd_setting_string(cfg, "algorithm.type"), "overlap_local_sgd");
+    CU_ASSERT_EQUAL(lsgd_setting_bool(cfg, "metrics.drift"), 1);
+    CU_ASSERT_PTR_NULL(lsgd_setting_value(cfg, "algorithm.no_such_key"));
+    json_decref(cfg);
+}
 
 /* Two workers, 3 coordinates, each pulled to its own target c_m by local
  * gradient steps on ½‖x − c_m‖²; the average is computed as the transports

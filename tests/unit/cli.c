@@ -597,11 +597,12 @@ static int validate_examples_in(const char *examples_dir)
 }
 
 /* Every example, and every paper reproduction, validates from the source
- * root, data loaded and model built (MNIST fetched first, as `make run`
- * does). */
+ * root, data loaded and model built (MNIST and Fashion-MNIST fetched
+ * first, as `make run` does MNIST). */
 LSGD_TEST(cli, every_example_config_validates_with_its_data)
 {
     CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
     CU_ASSERT(validate_examples_in("examples") > 0);
     CU_ASSERT_EQUAL(validate_examples_in("examples/reproduce"), 6);
 }

@@ -675,6 +675,22 @@ LSGD_TEST(compression, an_int8_run_with_error_feedback_ends_bitwise_equal_on_shm
     CU_ASSERT_TRUE(test_same_file(model_of("c-shm"), model_of("c-mpi")));
 }
 
+LSGD_TEST(compression, compression_composes_with_scaffold_and_an_outer_optimizer_bitwise_on_shm_and_zmq)
+{
+    new_work_dir();
+    const char *sets = "--set algorithm.type=scaffold --set outer.plugin=sgd "
+                       "--set outer.lr=0.7 --set outer.params.momentum=0.9 "
+                       "--set compression.plugin=powersgd --set compression.params={\\\"rank\\\":2}";
+    char with[1024];
+    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-shm", with), 0);
+    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-zmq", with), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of("s-shm"), model_of("s-zmq")));
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-plain", "--set algorithm.type=scaffold"), 0);
+    CU_ASSERT_FALSE(test_same_file(model_of("s-shm"), model_of("s-plain")));
+}
+
 LSGD_TEST(compression, a_resumed_compressed_run_ends_bitwise_as_the_uninterrupted_one)
 {
     new_work_dir();
@@ -738,6 +754,8 @@ LSGD_TEST(compression, validate_refuses_compression_where_no_pseudo_gradient_is_
         {"--set algorithm.type=overlap_local_sgd", "overlap_local_sgd"},
         {"--set algorithm.type=local_gd --set algorithm.local_gd.variant=regularized",
          "regularized local_gd"},
+        {"--set algorithm.type=post_local_sgd", "compression: post_local_sgd"},
+        {"--set algorithm.type=fedavg", "compression: fedavg"},
         {"--set compression.error_feedback=2", "compression.error_feedback"}};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char cmd[8192];

@@ -569,15 +569,10 @@ static void class_counts_and_range(const lsgd_dataset *set, size_t counts[10], f
  * them here. */
 static int fetch_fashion_mnist(void)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "'%s/tools/fetch-data' fashion-mnist", test_root_dir());
-    test_output o = test_run(cmd, 600);
-    int fetched = o.status == 0;
-    if (!fetched)
-        fprintf(stderr, "\n  skipped: tools/fetch-data fashion-mnist failed (%d): %s", o.status,
-                o.err);
-    test_output_free(&o);
-    return fetched;
+    int status = test_fetch_data("fashion-mnist");
+    if (status)
+        fprintf(stderr, "  skipped: Fashion-MNIST could not be fetched here\n");
+    return status == 0;
 }
 
 LSGD_TEST(data, fashion_mnist_fetched_as_idx_has_6000_train_and_1000_test_images_of_each_class)

@@ -24,13 +24,7 @@
 
 static float *model_of(const char *dir, size_t *n)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/model.npy", dir);
-    float *x = NULL;
-    lsgd_error err;
-    if (lsgd_npy_read(path, &x, n, &err))
-        fprintf(stderr, "%s\n", err.message);
-    return x;
+    return read_model(dir, n);
 }
 
 static double distance(const float *a, const float *b, size_t n)

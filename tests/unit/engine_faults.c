@@ -98,6 +98,20 @@ LSGD_TEST(engine_faults, resume_with_an_outer_nesterov_optimizer_and_sync_refres
                       " \"nesterov\": true},");
 }
 
+/* SCAFFOLD's control variates c_m and c are in its checkpoint records,
+ * and its global step (outer sgd, lr η_g) in the outer's. */
+/* FedAvg's stream of participant samples is in its checkpoint records. */
+LSGD_TEST(engine_faults, resume_of_fedavg_with_partial_participation_is_bitwise)
+{
+    resume_is_bitwise("fedavg", ", \"fedavg\": {\"participants\": 1}", "", "");
+}
+
+LSGD_TEST(engine_faults, resume_of_scaffold_with_a_global_step_size_is_bitwise)
+{
+    resume_is_bitwise("scaffold", "", "",
+                      "\"outer\": {\"plugin\": \"sgd\", \"lr\": 1.5},");
+}
+
 LSGD_TEST(engine_faults, resume_without_a_checkpoint_is_refused_with_exit_2)
 {
     char text[4096];
@@ -240,6 +254,8 @@ LSGD_TEST(engine_faults, nonsense_combinations_exit_2_before_starting_with_the_r
     refused("{\"workers\": 2, " QUAD ", \"algorithm\": {\"type\": \"overlap_local_sgd\"},"
             " \"schedule\": {\"type\": \"constant\", \"period\": 0}}", 2,
             "schedule.period: 0 is below the minimum 1");
+    refused("{\"workers\": 2, " QUAD ", \"algorithm\": {\"type\": \"fedavg\","
+            " \"fedavg\": {\"participants\": 3}}}", 2, "3 of 2 workers");
 }
 
 /* Through `lsgd run` (the launcher), an error every worker finds — here

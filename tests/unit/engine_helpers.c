@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/npy.h"
+
 const char *write_config(const char *dir, const char *text)
 {
     return test_write_file(dir, "cfg.json", text);
@@ -38,6 +40,17 @@ test_output run_workers(const char *cfg, int world, const char *dir, const char 
                         int timeout_s)
 {
     return run_workers_args(cfg, world, dir, env, "", timeout_s);
+}
+
+float *read_model(const char *dir, size_t *n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out/model.npy", dir);
+    float *x = NULL;
+    lsgd_error err;
+    if (lsgd_npy_read(path, &x, n, &err))
+        fprintf(stderr, "%s\n", err.message);
+    return x;
 }
 
 int read_metrics(metrics_table *t, const char *dir)

@@ -23,6 +23,9 @@ test_output run_workers_args(const char *cfg, int world, const char *dir, const 
 test_output run_workers(const char *cfg, int world, const char *dir, const char *env,
                         int timeout_s);
 
+/* dir/out/model.npy (malloc'd), *n its length; NULL (the reason on stderr) when unreadable. */
+float *read_model(const char *dir, size_t *n);
+
 /* metrics.csv read back (io/metrics.h): names[columns], values[rows * columns],
  * NAN where empty. */
 typedef lsgd_metrics_table metrics_table;

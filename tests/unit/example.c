@@ -188,3 +188,106 @@ LSGD_TEST(example, overlap_delay_is_faster_per_round_than_blocking_local_sgd)
     CU_ASSERT(wall[1] - wall[0] > 0.1);
     CU_ASSERT(loss[0] < 2 * loss[1] + 0.1);
 }
+
+/* The sum of a metrics column over the rounds; *rows how many. */
+static double sum_of(const char *dir, const char *col, size_t *rows)
+{
+    metrics_table t;
+    *rows = 0;
+    if (read_metrics(&t, dir))
+        return NAN;
+    double sum = 0;
+    int c = column(&t, col);
+    for (size_t r = 0; r < t.rows; r++)
+        sum += value(&t, r, c);
+    *rows = t.rows;
+    metrics_free(&t);
+    return sum;
+}
+
+static double mean_of(const char *dir, const char *col)
+{
+    size_t rows;
+    double sum = sum_of(dir, col, &rows);
+    return rows ? sum / (double)rows : NAN;
+}
+
+/* examples/<name>.json run twice: as it is into dir, and with `sets`
+ * into other (both must succeed). */
+static void run_example_and_variant(const char *name, const char *dir, const char *other,
+                                    const char *sets)
+{
+    test_output o = run_example(name, dir, "", 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    o = run_example(name, other, sets, 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
+/* §5.4 on label-sharded blobs: the proximal term keeps the workers' models
+ * near x̄, so FedProx's drift is well below Local SGD's at the same steps,
+ * and it still trains. */
+LSGD_TEST(example, fedprox_heterogeneous_drifts_less_than_local_sgd)
+{
+    const char *prox = test_tmpdir(), *plain = test_tmpdir();
+    run_example_and_variant("fedprox_heterogeneous", prox, plain,
+                            "--set algorithm.type=local_sgd");
+    double with_mu = mean_of(prox, "drift"), without = mean_of(plain, "drift");
+    if (!(with_mu < 0.5 * without))
+        fprintf(stderr, "\n  mean drift: fedprox %.4g, local_sgd %.4g\n", with_mu, without);
+    CU_ASSERT(with_mu < 0.5 * without);
+    CU_ASSERT(last(prox, "objective") < 0.5 * log(8.0)); /* well below chance (ln 8) */
+}
+
+/* §5.5 on the same label-sharded blobs: the control variates cancel the
+ * client drift, so SCAFFOLD ends below Local SGD's objective with a
+ * fraction of its drift, for the extra bytes of the average of the c_m. */
+LSGD_TEST(example, scaffold_heterogeneous_ends_below_local_sgd_with_less_drift)
+{
+    const char *scaffold = test_tmpdir(), *plain = test_tmpdir();
+    run_example_and_variant("scaffold_heterogeneous", scaffold, plain,
+                            "--set algorithm.type=local_sgd");
+    double f = last(scaffold, "objective"), f_plain = last(plain, "objective");
+    if (!(f < 0.95 * f_plain))
+        fprintf(stderr, "\n  objective: scaffold %.4g, local_sgd %.4g\n", f, f_plain);
+    CU_ASSERT(f < 0.95 * f_plain);
+    CU_ASSERT(mean_of(scaffold, "drift") < 0.5 * mean_of(plain, "drift"));
+    CU_ASSERT(mean_of(scaffold, "bytes_sent") > mean_of(plain, "bytes_sent"));
+}
+
+/* §5.6: synchronous for 160 steps (10 rounds without drift), then local:
+ * the objective of minibatch SGD at the same steps, for under half its
+ * bytes. */
+LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_bytes)
+{
+    const char *post = test_tmpdir(), *sync = test_tmpdir();
+    run_example_and_variant("post_local_sgd", post, sync,
+                            "--set algorithm.type=minibatch_sgd");
+    double f = last(post, "objective"), f_sync = last(sync, "objective");
+    if (!(f <= 1.05 * f_sync))
+        fprintf(stderr, "\n  objective: post_local_sgd %.4g, minibatch_sgd %.4g\n", f, f_sync);
+    CU_ASSERT(f <= 1.05 * f_sync);
+    size_t rows;
+    CU_ASSERT(sum_of(post, "bytes_sent", &rows) < 0.5 * sum_of(sync, "bytes_sent", &rows));
+    metrics_table t;
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, post), 0);
+    for (size_t r = 0; r < 10; r++)
+        CU_ASSERT_EQUAL(value(&t, r, column(&t, "drift")), 0);
+    CU_ASSERT(value(&t, 10, column(&t, "drift")) > 0);
+    metrics_free(&t);
+}
+
+/* §5.7: with a quarter of 8 workers taking part in each round on
+ * Dirichlet-split blobs, FedAvg trains nearly as far as with all of them. */
+LSGD_TEST(example, fedavg_partial_trains_nearly_as_far_as_full_participation)
+{
+    const char *part = test_tmpdir(), *all = test_tmpdir();
+    run_example_and_variant("fedavg_partial", part, all,
+                            "--set algorithm.fedavg.fraction=1");
+    double f = last(part, "objective"), f_all = last(all, "objective");
+    if (!(f <= 1.15 * f_all))
+        fprintf(stderr, "\n  objective: a quarter %.4g, all %.4g\n", f, f_all);
+    CU_ASSERT(f <= 1.15 * f_all && f != f_all);
+    CU_ASSERT(f < 0.5 * log(8.0));
+}

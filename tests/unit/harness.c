@@ -191,16 +191,21 @@ void test_output_free(test_output *o)
     o->out = o->err = NULL;
 }
 
-int test_fetch_mnist(void)
+int test_fetch_data(const char *set)
 {
     char cmd[4200];
-    snprintf(cmd, sizeof cmd, "'%s/tools/fetch-data' mnist", test_root_dir());
-    test_output o = test_run(cmd, 300);
+    snprintf(cmd, sizeof cmd, "'%s/tools/fetch-data' %s", test_root_dir(), set);
+    test_output o = test_run(cmd, 600);
     int status = o.status;
     if (status)
-        fprintf(stderr, "\n  tools/fetch-data mnist failed (%d): %s\n", status, o.err);
+        fprintf(stderr, "\n  tools/fetch-data %s failed (%d): %s\n", set, status, o.err);
     test_output_free(&o);
     return status;
+}
+
+int test_fetch_mnist(void)
+{
+    return test_fetch_data("mnist");
 }
 
 char *test_read_file(const char *path, size_t *size)

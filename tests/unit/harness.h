@@ -49,6 +49,9 @@ void test_output_free(test_output *o);
 /* tools/fetch-data mnist (nothing to do when data/mnist is there):
  * 0 on success, else its status after printing why. */
 int test_fetch_mnist(void);
+/* tools/fetch-data SET (mnist, fashion-mnist): 0 once the files are there,
+ * else its status, its stderr printed. */
+int test_fetch_data(const char *set);
 
 /* The bytes of a file, NUL-terminated (malloc'd), and their count in *size
  * (size may be NULL); NULL when unreadable. */

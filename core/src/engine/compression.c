@@ -24,24 +24,12 @@ struct lsgd_compression {
     size_t *sizes;           /* [world] */
 };
 
-int lsgd_compression_check(const json_t *cfg, const char *algorithm, int gd_regularized,
-                           lsgd_error *err)
+int lsgd_compression_refuse(const json_t *cfg, const char *algorithm, const char *why,
+                            lsgd_error *err)
 {
-    if (!json_object_get(cfg, "compression"))
+    if (!json_is_object(json_object_get(cfg, "compression")))
         return LSGD_OK;
-    if (strcmp(algorithm, "minibatch_sgd") == 0)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "compression: minibatch_sgd averages gradients every step and has "
-                              "no pseudo-gradient to compress; expected local_sgd or local_gd");
-    if (strcmp(algorithm, "overlap_local_sgd") == 0)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "compression: overlap_local_sgd's non-blocking average has no "
-                              "compressed form yet; expected local_sgd or local_gd");
-    if (gd_regularized)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "compression: regularized local_gd centres every worker on the "
-                              "exact average x̄; expected variant 'plain'");
-    return LSGD_OK;
+    return lsgd_error_set(err, LSGD_ERR_INPUT, "compression: %s %s", algorithm, why);
 }
 
 static int allocate(lsgd_compression *c, lsgd_error *err)
@@ -136,42 +124,19 @@ int lsgd_compression_average(lsgd_compression *c, lsgd_transport *t, float *x, l
         return err->code;
     for (size_t i = 0; i < c->dim; i++)
         x[i] += c->base[i];
-    lsgd_compression_rebase(c, x);
     return LSGD_OK;
 }
 
-/* ---- checkpoint record: base, residual, then the codec's state bytes ---- */
-
-size_t lsgd_compression_state_size(const lsgd_compression *c)
+size_t lsgd_compression_records(const lsgd_compression *c, lsgd_record *out)
 {
-    return 2 * c->dim * sizeof(float) + lsgd_compressor_state_size(&c->codec);
-}
-
-int lsgd_compression_state_save(const lsgd_compression *c, void *bytes, size_t size,
-                                lsgd_error *err)
-{
-    unsigned char *p = bytes;
-    size_t vec = c->dim * sizeof(float);
-    if (size < lsgd_compression_state_size(c))
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "compression state: %zu bytes, need %zu",
-                              size, lsgd_compression_state_size(c));
-    memcpy(p, c->base, vec);
-    memcpy(p + vec, c->residual, vec);
-    return lsgd_compressor_state_save(&c->codec, p + 2 * vec, size - 2 * vec, err);
-}
-
-int lsgd_compression_state_load(lsgd_compression *c, const void *bytes, size_t size,
-                                lsgd_error *err)
-{
-    const unsigned char *p = bytes;
-    size_t vec = c->dim * sizeof(float);
-    if (size < 2 * vec)
-        return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "compression state: %zu bytes, less than the %zu of base and "
-                              "residual", size, 2 * vec);
-    if (lsgd_compressor_state_load(&c->codec, p + 2 * vec, size - 2 * vec, err))
-        return err->code;
-    memcpy(c->base, p, vec);
-    memcpy(c->residual, p + vec, vec);
-    return LSGD_OK;
+    if (!c)
+        return 0;
+    size_t n = 0, vec = c->dim * sizeof(float);
+    out[n++] = (lsgd_record){"compression.base", c->base, vec};
+    out[n++] = (lsgd_record){"compression.residual", c->residual, vec};
+    out[n++] = (lsgd_record){"compression.round", (void *)&c->codec.round, sizeof c->codec.round};
+    if (c->codec.state_count)
+        out[n++] = (lsgd_record){"compression.state", c->codec.state,
+                                 c->codec.state_count * sizeof(float)};
+    return n;
 }

@@ -14,22 +14,28 @@
  *
  * so every worker ends with the same bits on every transport.  The base,
  * the residual, the plugin's state and its round are checkpointed.
+ *
+ * Like the outer optimizer (engine/outer.h) it is a hook of the blocking
+ * average of the models (lsgd_run_communicate_models), so it composes with
+ * every method whose round ends there; a method that ends its rounds
+ * otherwise refuses `compression` in its check.
  */
 #ifndef LSGD_ENGINE_COMPRESSION_H
 #define LSGD_ENGINE_COMPRESSION_H
 
 #include <jansson.h>
 
+#include "engine/algorithm.h"
 #include "host/registry.h"
 #include "host/transport_host.h"
 #include "models/model.h"
 
 typedef struct lsgd_compression lsgd_compression;
 
-/* The combinations compression cannot serve, refused with the reason
- * (LSGD_ERR_INPUT): algorithm is settings' algorithm.type. */
-int lsgd_compression_check(const json_t *cfg, const char *algorithm, int gd_regularized,
-                           lsgd_error *err);
+/* "compression: <algorithm> <why>" when cfg has compression, else
+ * LSGD_OK: for the check of a method that cannot take it. */
+int lsgd_compression_refuse(const json_t *cfg, const char *algorithm, const char *why,
+                            lsgd_error *err);
 
 /* *out NULL when cfg has no "compression"; otherwise the plugin opened on
  * the model's tensors (model.json's description). */
@@ -43,14 +49,12 @@ void lsgd_compression_close(lsgd_compression *c);
 void lsgd_compression_rebase(lsgd_compression *c, const float *x);
 
 /* x[dim] ← the base plus the mean of the workers' decoded pseudo-gradients
- * (above); the base becomes x. */
+ * (above).  The caller rebases once the round's model is final. */
 int lsgd_compression_average(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err);
 
-/* Checkpoint record: base, residual, the plugin's round and state. */
-size_t lsgd_compression_state_size(const lsgd_compression *c);
-int lsgd_compression_state_save(const lsgd_compression *c, void *bytes, size_t size,
-                                lsgd_error *err);
-int lsgd_compression_state_load(lsgd_compression *c, const void *bytes, size_t size,
-                                lsgd_error *err);
+/* Its checkpoint records (base, residual, the plugin's round and state)
+ * into out[LSGD_COMPRESSION_RECORDS]; 0 when c is NULL. */
+enum { LSGD_COMPRESSION_RECORDS = 4 };
+size_t lsgd_compression_records(const lsgd_compression *c, lsgd_record *out);
 
 #endif

@@ -82,7 +82,7 @@ static int describe_shards(json_t **doc, char *line, size_t cap, const lsgd_run 
     if (classes)
         range_text(labels_text, sizeof labels_text, labels_lo, labels_hi);
     snprintf(line, cap, "%s partition: %s samples%s%s%s per worker",
-             lsgd_config_string(run->cfg, "data.partition.type", "iid"), n_text,
+             lsgd_setting_string(run->cfg, "data.partition.type"), n_text,
              classes ? " and " : "", labels_text,
              !classes ? "" : labels_hi == 1 ? " label" : " labels");
     free(samples);
@@ -103,7 +103,7 @@ static void schedule_text(char *out, size_t cap, const lsgd_run *run)
     else if (lsgd_config_get(cfg, "schedule.slope"))
         snprintf(knob, sizeof knob, "slope %g, ", lsgd_config_number(cfg, "schedule.slope", 0));
     snprintf(out, cap, "schedule %s (%s%zu round%s)",
-             lsgd_config_string(cfg, "schedule.type", "constant"), knob, rounds,
+             lsgd_setting_string(cfg, "schedule.type"), knob, rounds,
              rounds == 1 ? "" : "s");
 }
 
@@ -119,22 +119,22 @@ static void print_header(const lsgd_run *run, const char *config_path, const cha
              "OpenBLAS %s",
              config_path ? config_path : "(config)", run->set.out_dir, run->run_id,
              run->model->ops->type, run->dim, run->world, run->world == 1 ? "" : "s",
-             lsgd_config_string(cfg, "transport.plugin", "shm"), kernel ? kernel : "unknown");
+             lsgd_setting_string(cfg, "transport.plugin"), kernel ? kernel : "unknown");
     lsgd_print_fitted(stdout, line, columns);
     char schedule[160], outer[160] = "", lr[96];
     schedule_text(schedule, sizeof schedule, run);
-    const char *lr_type = lsgd_config_string(cfg, "algorithm.lr_schedule.type", "constant");
-    snprintf(lr, sizeof lr, "lr %g%s%s%s", lsgd_config_number(cfg, "algorithm.lr", 0),
+    const char *lr_type = lsgd_setting_string(cfg, "algorithm.lr_schedule.type");
+    snprintf(lr, sizeof lr, "lr %g%s%s%s", lsgd_setting_number(cfg, "algorithm.lr"),
              strcmp(lr_type, "constant") ? " (" : "", strcmp(lr_type, "constant") ? lr_type : "",
              strcmp(lr_type, "constant") ? ")" : "");
     if (run->set.has_outer)
         snprintf(outer, sizeof outer, "; outer %s lr %g", run->outer.name, run->set.outer_lr);
     snprintf(line, sizeof line, "%s, %llu steps, batch %zu, %s; %s; scaling %s (refresh %s, "
              "state %s)%s",
-             lsgd_config_string(cfg, "algorithm.type", "local_sgd"),
+             run->set.algorithm->name,
              (unsigned long long)run->set.steps, run->set.batch_size, lr, schedule,
-             run->scaling.name, lsgd_config_string(cfg, "scaling.refresh", "local"),
-             lsgd_config_string(cfg, "scaling.state", "local"), outer);
+             run->scaling.name, lsgd_setting_string(cfg, "scaling.refresh"),
+             lsgd_setting_string(cfg, "scaling.state"), outer);
     lsgd_print_fitted(stdout, line, columns);
     if (run->train) {
         char test[64] = "";

@@ -40,6 +40,23 @@ static double total(const float *slots, int world, int field)
     return s;
 }
 
+/* The mean over the workers that measured the field (a finite value);
+ * NAN when none did (a worker that took no step this round, fedavg's
+ * non-participants, reports NAN). */
+static double mean_measured(const float *slots, int world, int field)
+{
+    double s = 0;
+    int count = 0;
+    for (int m = 0; m < world; m++) {
+        double v = (double)slots[(size_t)m * REPORT_FIELDS + field] * world;
+        if (isfinite(v)) {
+            s += v;
+            count++;
+        }
+    }
+    return count ? s / count : NAN;
+}
+
 static double extreme(const float *slots, int world, int field, int want_max)
 {
     double best = NAN;
@@ -60,9 +77,9 @@ static void fill_row(lsgd_run *run, lsgd_metrics_row *row, const float *slots)
     row->step = r->step;
     row->wall_s = r->wall_s;
     row->lr = r->lr;
-    row->train_loss = total(slots, M, REPORT_TRAIN_LOSS) / M;
-    row->grad_norm = total(slots, M, REPORT_GRAD_NORM) / M;
-    row->drift = total(slots, M, REPORT_DRIFT) / M;
+    row->train_loss = mean_measured(slots, M, REPORT_TRAIN_LOSS);
+    row->grad_norm = mean_measured(slots, M, REPORT_GRAD_NORM);
+    row->drift = mean_measured(slots, M, REPORT_DRIFT);
     row->d_min = extreme(slots, M, REPORT_D_MIN, 0);
     row->d_max = extreme(slots, M, REPORT_D_MAX, 1);
     row->bytes_sent = round(total(slots, M, REPORT_BYTES));
@@ -166,8 +183,7 @@ int lsgd_report_close_round(lsgd_run *run, const float *model, lsgd_error *err)
                                ? (float)(run->round_loss_sum / (double)run->round_loss_count)
                                : NAN;
     v[REPORT_GRAD_NORM] = (float)run->last_grad_norm;
-    v[REPORT_DRIFT] = run->set.algorithm == LSGD_ALG_MINIBATCH_SGD ? 0.0f
-                                                                    : (float)run->round_drift;
+    v[REPORT_DRIFT] = (float)run->round_drift;
     float dmin, dmax;
     lsgd_scaling_range(&run->scaling, &dmin, &dmax);
     v[REPORT_D_MIN] = dmin;

@@ -2,12 +2,13 @@
  * run.h — the state of one worker's run, shared by the engine's files:
  *
  *   worker.c    lsgd_worker_run: open everything, train, write outputs, close
- *   settings.c  the config read once into plain fields, and the combination
- *               checks that refuse nonsense before anything starts
- *   rounds.c    the loop over communication rounds, one function per
- *               algorithm (local_sgd/local_gd, minibatch_sgd, overlap, the
- *               regularized local solve), scaling refresh and state policy,
- *               the outer optimizer
+ *   settings.c  the config read once into plain fields
+ *   rounds.c    the loop over communication rounds: the algorithm's steps
+ *               and communication (engine/algorithm.h, one file each in
+ *               algorithms/), the report, checkpoints
+ *   steps.c     what the algorithms are made of: gradients, the scaling
+ *               step, averages, the scaling policy (engine/steps.h)
+ *   outer.c     the outer optimizer at communication
  *   report.c    per-round measurements, carried to rank 0 inside the next
  *               average (no extra collective), evaluation, metrics rows
  *   snapshot.c  checkpoints: save and restore everything a bitwise resume needs
@@ -16,7 +17,8 @@
  * Random streams (seed = the config's seed): model init STREAM_INIT (same
  * on every rank, so x₀ agrees), minibatches STREAM_BATCH + rank, the noise
  * of stochastic objectives STREAM_NOISE + rank, the scaling plugin's
- * random() STREAM_SCALING + rank.
+ * random() STREAM_SCALING + rank, fedavg's sample of participants
+ * STREAM_PARTICIPANTS (same on every rank).
  */
 #ifndef LSGD_RUN_H
 #define LSGD_RUN_H
@@ -27,6 +29,7 @@
 
 #include "data/dataset.h"
 #include "engine/compression.h"
+#include "engine/algorithm.h"
 #include "engine/sampler.h"
 #include "engine/schedule.h"
 #include "host/registry.h"
@@ -44,14 +47,8 @@ enum {
     LSGD_STREAM_BATCH = 0x2000,
     LSGD_STREAM_NOISE = 0x3000,
     LSGD_STREAM_SCALING = 0x4000,
-    LSGD_STREAM_MARGIN = 0x5000
-};
-
-enum lsgd_algorithm {
-    LSGD_ALG_LOCAL_SGD,
-    LSGD_ALG_MINIBATCH_SGD,
-    LSGD_ALG_OVERLAP,
-    LSGD_ALG_LOCAL_GD
+    LSGD_STREAM_MARGIN = 0x5000,
+    LSGD_STREAM_PARTICIPANTS = 0x6000
 };
 
 enum lsgd_state_policy { LSGD_STATE_LOCAL, LSGD_STATE_AVERAGE, LSGD_STATE_RESET };
@@ -59,16 +56,12 @@ enum lsgd_state_policy { LSGD_STATE_LOCAL, LSGD_STATE_AVERAGE, LSGD_STATE_RESET 
 /* The config, read once. */
 typedef struct lsgd_settings {
     uint64_t seed;
-    int algorithm;            /* enum lsgd_algorithm */
+    const lsgd_algorithm *algorithm; /* algorithm.type */
     uint64_t steps;           /* T */
     size_t batch_size;
     int with_replacement;
     int refresh_sync;         /* scaling.refresh == "sync" */
     int state_policy;         /* scaling.state */
-    float alpha, beta;        /* algorithm.overlap */
-    int gd_regularized;       /* algorithm.local_gd.variant == "regularized" */
-    double gd_lambda, gd_tolerance;
-    uint64_t gd_max_inner;
     int has_outer;
     double outer_lr;
     uint64_t eval_every, checkpoint_every;
@@ -128,6 +121,9 @@ typedef struct lsgd_run {
     size_t dim;
     size_t slots;          /* world × REPORT_FIELDS floats after each averaged buffer */
 
+    /* the algorithm (set.algorithm) and its state, its own (algorithm.h) */
+    void *algorithm_state;
+
     /* plugins */
     lsgd_registry registry;
     int has_registry;
@@ -141,15 +137,10 @@ typedef struct lsgd_run {
     float *x;         /* this worker's model, then report slots */
     float *g;         /* minibatch gradient, then report slots (minibatch_sgd) */
     float *x_before;  /* x just before the average (drift, local margin) */
-    float *x_sync;    /* outer: the last synchronised model; regularized: x̄ */
-    float *anchor;    /* overlap: z */
-    float *momentum;  /* overlap: v */
-    float *post;      /* overlap: the posted buffer, then report slots */
+    float *x_prev;    /* outer: the last synchronised model */
     float *margin_w;  /* max_margin: ŵ [weights] */
     float *margin_local; /* max_margin: ŵ_m */
     size_t margin_len;   /* coordinates of x compared with ŵ */
-    int overlap_outstanding; /* a non-blocking average is in flight */
-    int overlap_has_result;  /* post holds a finished average not yet taken as anchor */
 
     /* randomness */
     lsgd_rng noise_rng, scaling_rng;
@@ -193,13 +184,13 @@ extern volatile sig_atomic_t lsgd_interrupted;
  * compact; malloc'd): what a checkpoint keeps of the config that wrote it. */
 char *lsgd_settings_config_text(const json_t *cfg);
 int lsgd_settings_read(lsgd_settings *s, const json_t *cfg, lsgd_error *err);
-int lsgd_settings_check(const lsgd_settings *s, const lsgd_schedule *schedule,
-                        const json_t *cfg, lsgd_error *err);
 
 /* rounds.c */
 int lsgd_run_prepare_scaling(lsgd_run *run, lsgd_error *err);
 int lsgd_run_train(lsgd_run *run, lsgd_error *err);
 int lsgd_run_finish(lsgd_run *run, lsgd_error *err);
+
+/* steps.c */
 double lsgd_now(void);
 
 /* report.c */

@@ -20,9 +20,10 @@
  *
  * Records: meta (config hash, round, step, sizes, wall clock, metrics file
  * offsets), config (the config text, to say what changed), x, the scaling
- * state and clock (and the outer optimizer's), the compressed average's
- * base, residual and plugin state, x_sync, the overlap
- * anchor/momentum/finished average, the RNG states, the sampler's
+ * state and clock (and the outer optimizer's), the records of the
+ * algorithm's state (its ops table's `records`: overlap's anchor, …) and
+ * the outer optimizer's x_prev ("x_sync"), the compressed average's base,
+ * residual, round and plugin state, the RNG states, the sampler's
  * permutation and position, and the report of the last round, which is
  * still to be delivered.
  */
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/outer.h"
 #include "engine/run.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -43,7 +45,7 @@ typedef struct snapshot_meta {
     uint64_t round, step, dim, world, rank;
     double wall_s;
     int64_t metrics_jsonl, metrics_csv;
-    uint64_t overlap_has_result;
+    uint64_t state_records; /* records of the algorithm's and the outer optimizer's state */
     uint64_t sampler_next, sampler_epoch, sampler_n;
 } snapshot_meta;
 
@@ -53,10 +55,17 @@ void lsgd_snapshot_path(char *out, size_t n, const lsgd_run *run, int previous)
              previous ? ".prev" : "");
 }
 
-static void put_floats(lsgd_ckpt_writer *w, const char *name, const float *v, size_t n)
+enum { STATE_RECORDS = LSGD_ALGORITHM_RECORDS + 1 + LSGD_COMPRESSION_RECORDS };
+
+/* The records of the algorithm's state, the outer optimizer's and the
+ * compressed average's:
+ * out[STATE_RECORDS]; returns how many. */
+static size_t state_records(const lsgd_run *run, lsgd_record *out)
 {
-    if (v)
-        lsgd_ckpt_put(w, name, v, n * sizeof *v);
+    const lsgd_algorithm *alg = run->set.algorithm;
+    size_t n = alg->records ? alg->records(run, out) : 0;
+    n += lsgd_outer_records(run, out + n);
+    return n + lsgd_compression_records(run->compression, out + n);
 }
 
 int lsgd_snapshot_due(const lsgd_run *run)
@@ -99,8 +108,9 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
         .config_hash = run->set.config_hash, .round = run->round, .step = run->step,
         .dim = run->dim, .world = (uint64_t)run->world, .rank = (uint64_t)run->rank,
         .wall_s = lsgd_now() - run->wall_origin,
-        .overlap_has_result = (uint64_t)run->overlap_has_result,
     };
+    lsgd_record records[STATE_RECORDS];
+    meta.state_records = state_records(run, records);
     if (run->has_metrics) {
         long j, c;
         lsgd_metrics_offsets(&run->metrics, &j, &c);
@@ -114,17 +124,12 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     }
     size_t scaling_bytes = lsgd_scaling_state_size(&run->scaling);
     size_t outer_bytes = run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0;
-    size_t compression_bytes =
-        run->compression ? lsgd_compression_state_size(run->compression) : 0;
-    unsigned char *scratch = malloc(scaling_bytes + outer_bytes + compression_bytes + 1);
+    unsigned char *scratch = malloc(scaling_bytes + outer_bytes + 1);
     if (!scratch)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "out of memory for a checkpoint");
-    unsigned char *compression = scratch + scaling_bytes + outer_bytes;
     if (lsgd_scaling_state_save(&run->scaling, scratch, scaling_bytes, err) ||
         (outer_bytes &&
-         lsgd_scaling_state_save(&run->outer, scratch + scaling_bytes, outer_bytes, err)) ||
-        (compression_bytes && lsgd_compression_state_save(run->compression, compression,
-                                                          compression_bytes, err))) {
+         lsgd_scaling_state_save(&run->outer, scratch + scaling_bytes, outer_bytes, err))) {
         free(scratch);
         return err->code;
     }
@@ -140,16 +145,12 @@ int lsgd_snapshot_save(lsgd_run *run, lsgd_error *err)
     lsgd_ckpt_put(&w, "meta", &meta, sizeof meta);
     lsgd_ckpt_put(&w, "config", config, strlen(config));
     free(config);
-    put_floats(&w, "x", run->x, run->dim);
+    lsgd_ckpt_put(&w, "x", run->x, run->dim * sizeof *run->x);
     lsgd_ckpt_put(&w, "scaling", scratch, scaling_bytes);
     if (outer_bytes)
         lsgd_ckpt_put(&w, "outer", scratch + scaling_bytes, outer_bytes);
-    if (compression_bytes)
-        lsgd_ckpt_put(&w, "compression", compression, compression_bytes);
-    put_floats(&w, "x_sync", run->x_sync, run->dim);
-    put_floats(&w, "anchor", run->anchor, run->dim);
-    put_floats(&w, "momentum", run->momentum, run->dim);
-    put_floats(&w, "post", run->post, run->dim);
+    for (size_t i = 0; i < meta.state_records; i++)
+        lsgd_ckpt_put(&w, records[i].name, records[i].data, records[i].bytes);
     lsgd_ckpt_put(&w, "rng.noise", &run->noise_rng, sizeof run->noise_rng);
     lsgd_ckpt_put(&w, "rng.scaling", &run->scaling_rng, sizeof run->scaling_rng);
     if (run->has_sampler) {
@@ -285,15 +286,18 @@ static int unusable(candidate *c, int why, const char *fmt, ...)
     return why;
 }
 
-/* More bytes than any checkpoint of this run can hold: the model vectors,
- * the plugin states, the sampler, and room for the rest. */
+/* More bytes than any checkpoint of this run can hold: the model, the
+ * algorithm's and the plugins' states, the sampler, and room for the rest. */
 static size_t largest_plausible(const lsgd_run *run)
 {
     size_t states = lsgd_scaling_state_size(&run->scaling) +
-                    (run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0) +
-                    (run->compression ? lsgd_compression_state_size(run->compression) : 0);
+                    (run->set.has_outer ? lsgd_scaling_state_size(&run->outer) : 0);
+    lsgd_record records[STATE_RECORDS];
+    size_t n_records = state_records(run, records);
+    for (size_t i = 0; i < n_records; i++)
+        states += records[i].bytes;
     size_t sampler = run->has_sampler ? run->sampler.n * sizeof *run->sampler.order : 0;
-    return run->dim * 5 * sizeof(float) + states + sampler + ((size_t)4 << 20);
+    return run->dim * sizeof(float) + states + sampler + ((size_t)4 << 20);
 }
 
 static int compare_u32(const void *a, const void *b)
@@ -319,17 +323,17 @@ static int is_shard_permutation(const lsgd_run *run, const uint32_t *order, size
     return same;
 }
 
-/* Each vector record this run restores holds exactly its length. */
-static const char *wrong_vector(const lsgd_run *run, const lsgd_ckpt *c)
+/* Each record of x and of the states this run restores holds exactly its
+ * length: the name of one that does not (*bytes its expected size). */
+static const char *wrong_record(const lsgd_run *run, const lsgd_ckpt *c, size_t *bytes)
 {
-    const struct { const char *name; const float *v; } vectors[] = {
-        {"x", run->x}, {"x_sync", run->x_sync}, {"anchor", run->anchor},
-        {"momentum", run->momentum}, {"post", run->post}};
-    for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++) {
+    lsgd_record records[STATE_RECORDS + 1] = {{"x", run->x, run->dim * sizeof *run->x}};
+    size_t count = 1 + state_records(run, records + 1);
+    for (size_t i = 0; i < count; i++) {
         size_t n = 0;
-        if (vectors[i].v && (!lsgd_ckpt_find(c, vectors[i].name, &n) ||
-                             n != run->dim * sizeof(float)))
-            return vectors[i].name;
+        *bytes = records[i].bytes;
+        if (!lsgd_ckpt_find(c, records[i].name, &n) || n != records[i].bytes)
+            return records[i].name;
     }
     return NULL;
 }
@@ -360,7 +364,8 @@ static int check_sampler(const lsgd_run *run, candidate *c)
 }
 
 /* meta's values in range for this run: round and step on the schedule,
- * flags 0/1, file offsets not negative, the pending report not ahead. */
+ * the records of this run's states, file offsets not negative, the
+ * pending report not ahead. */
 static int check_ranges(const lsgd_run *run, candidate *c)
 {
     const snapshot_meta *m = &c->meta;
@@ -369,8 +374,8 @@ static int check_ranges(const lsgd_run *run, candidate *c)
         return unusable(c, DAMAGED, "%s: round %llu at step %llu is not on this run's schedule "
                         "(%zu rounds) (damaged)", c->path, (unsigned long long)m->round,
                         (unsigned long long)m->step, run->schedule.rounds);
-    if (m->overlap_has_result > 1 || (m->overlap_has_result && !run->post) ||
-        m->metrics_jsonl < 0 || m->metrics_csv < 0 || !(m->wall_s >= 0))
+    lsgd_record records[STATE_RECORDS];
+    if (m->state_records != state_records(run, records) || m->metrics_jsonl < 0 || m->metrics_csv < 0 || !(m->wall_s >= 0))
         return unusable(c, DAMAGED, "%s: run state out of range (damaged)", c->path);
     lsgd_report report;
     size_t n = 0;
@@ -383,10 +388,11 @@ static int check_ranges(const lsgd_run *run, candidate *c)
         return unusable(c, DAMAGED, "%s: pending report of round %llu is ahead of round %llu "
                         "(damaged)", c->path, (unsigned long long)report.round,
                         (unsigned long long)m->round);
-    const char *vector = wrong_vector(run, &c->file);
-    if (vector)
-        return unusable(c, DAMAGED, "%s: record '%s' missing or not %zu floats (damaged)",
-                        c->path, vector, run->dim);
+    size_t bytes = 0;
+    const char *record = wrong_record(run, &c->file, &bytes);
+    if (record)
+        return unusable(c, DAMAGED, "%s: record '%s' missing or not %zu bytes (damaged)",
+                        c->path, record, bytes);
     return run->has_sampler ? check_sampler(run, c) : USABLE;
 }
 
@@ -517,10 +523,17 @@ static int no_checkpoint(const lsgd_run *run, const candidate cands[2], const vo
                                                                       : cands[1].meta.round));
 }
 
-static int get_floats(const lsgd_ckpt *c, const char *name, float *v, size_t n,
-                      lsgd_error *err)
+/* The records of the algorithm's and the outer optimizer's states, then
+ * the algorithm's word on what it restored. */
+static int restore_states(lsgd_run *run, const lsgd_ckpt *c, lsgd_error *err)
 {
-    return v ? lsgd_ckpt_get(c, name, v, n * sizeof *v, err) : LSGD_OK;
+    lsgd_record records[STATE_RECORDS];
+    size_t n_records = state_records(run, records);
+    for (size_t i = 0; i < n_records; i++)
+        if (lsgd_ckpt_get(c, records[i].name, records[i].data, records[i].bytes, err))
+            return err->code;
+    const lsgd_algorithm *alg = run->set.algorithm;
+    return alg->restored ? alg->restored(run, err) : LSGD_OK;
 }
 
 static int load_state(lsgd_scaling *s, const lsgd_ckpt *c, const char *name, lsgd_error *err)
@@ -533,17 +546,6 @@ static int load_state(lsgd_scaling *s, const lsgd_ckpt *c, const char *name, lsg
     return lsgd_scaling_state_load(s, bytes, n, err);
 }
 
-/* The compressed average's base, residual and plugin state. */
-static int load_compression(lsgd_run *run, const lsgd_ckpt *c, lsgd_error *err)
-{
-    size_t n = 0;
-    const void *bytes = lsgd_ckpt_find(c, "compression", &n);
-    if (!bytes)
-        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: record 'compression' missing (damaged)",
-                              c->path);
-    return lsgd_compression_state_load(run->compression, bytes, n, err);
-}
-
 /* Everything from an examined (usable) checkpoint into the run. */
 static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
 {
@@ -551,12 +553,8 @@ static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
     const snapshot_meta *meta = &cand->meta;
     if (load_state(&run->scaling, c, "scaling", err) ||
         (run->set.has_outer && load_state(&run->outer, c, "outer", err)) ||
-        (run->compression && load_compression(run, c, err)) ||
-        get_floats(c, "x", run->x, run->dim, err) ||
-        get_floats(c, "x_sync", run->x_sync, run->dim, err) ||
-        get_floats(c, "anchor", run->anchor, run->dim, err) ||
-        get_floats(c, "momentum", run->momentum, run->dim, err) ||
-        get_floats(c, "post", run->post, run->dim, err) ||
+        lsgd_ckpt_get(c, "x", run->x, run->dim * sizeof *run->x, err) ||
+        restore_states(run, c, err) ||
         lsgd_ckpt_get(c, "rng.noise", &run->noise_rng, sizeof run->noise_rng, err) ||
         lsgd_ckpt_get(c, "rng.scaling", &run->scaling_rng, sizeof run->scaling_rng, err) ||
         lsgd_ckpt_get(c, "report", &run->outbox, sizeof run->outbox, err))
@@ -571,8 +569,6 @@ static int restore_from(lsgd_run *run, const candidate *cand, lsgd_error *err)
     }
     run->round = meta->round;
     run->step = meta->step;
-    run->overlap_has_result = (int)meta->overlap_has_result;
-    run->overlap_outstanding = 0;
     run->wall_origin = lsgd_now() - meta->wall_s;
     run->checkpoint_round = meta->round;
     run->metrics_resume_jsonl = meta->metrics_jsonl;

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/algorithm.h"
+#include "engine/outer.h"
 #include "engine/run.h"
 #include "engine/worker.h"
 #include "io/atomic_file.h"
@@ -64,14 +66,14 @@ static int check_shards(const lsgd_run *run, lsgd_error *err)
     size_t worker, n;
     if (smallest_shard(&worker, &n, run, err))
         return err->code;
-    const char *type = lsgd_config_string(run->cfg, "data.partition.type", "iid");
+    const char *type = lsgd_setting_string(run->cfg, "data.partition.type");
     if (n == 0)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "data.partition: the %s partition gives worker %zu of %d no "
                               "samples of data.train (%zu); expected at least one each: use "
                               "fewer workers or another partition",
                               type, worker, run->world, run->train->n);
-    int minibatches = run->set.algorithm != LSGD_ALG_LOCAL_GD && !run->set.with_replacement;
+    int minibatches = !run->set.algorithm->full_batch && !run->set.with_replacement;
     if (minibatches && run->set.batch_size > n)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "algorithm.batch_size: %zu is more than the %zu samples of worker "
@@ -266,19 +268,11 @@ static int alloc_vectors(lsgd_run *run, lsgd_error *err)
 {
     size_t dim = run->dim, wide = dim + run->slots;
     const lsgd_settings *s = &run->set;
-    int failed = 0, overlap = s->algorithm == LSGD_ALG_OVERLAP;
+    int failed = 0;
     run->x = vector(wide, &failed);
     run->g = vector(wide, &failed);
     if (s->want_drift || s->want_max_margin)
         run->x_before = vector(dim, &failed);
-    if (s->has_outer || (s->algorithm == LSGD_ALG_LOCAL_GD && s->gd_regularized))
-        run->x_sync = vector(dim, &failed);
-    if (overlap) {
-        run->anchor = vector(dim, &failed);
-        run->post = vector(wide, &failed);
-        if (s->beta != 0.0f)
-            run->momentum = vector(dim, &failed);
-    }
     if (failed)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME,
                               "out of memory for the model vectors (%zu parameters)", dim);
@@ -290,12 +284,18 @@ static void initial_model(lsgd_run *run)
     lsgd_rng init;
     lsgd_rng_seed(&init, run->set.seed, LSGD_STREAM_INIT);
     run->model->ops->init(run->model, run->x, &init);
-    if (run->x_sync)
-        memcpy(run->x_sync, run->x, run->dim * sizeof *run->x);
-    if (run->anchor)
-        memcpy(run->anchor, run->x, run->dim * sizeof *run->x);
+}
+
+/* The algorithm's state, the outer optimizer's and the compressed
+ * average's base, from x₀. */
+static int open_algorithm(lsgd_run *run, lsgd_error *err)
+{
+    const lsgd_algorithm *alg = run->set.algorithm;
+    if (alg->open && alg->open(run, err))
+        return err->code;
     if (run->compression)
         lsgd_compression_rebase(run->compression, run->x);
+    return lsgd_outer_open(run, err);
 }
 
 /* ---- outputs ---- */
@@ -377,10 +377,10 @@ static int read_settings(lsgd_run *run, lsgd_error *err)
     if (lsgd_settings_read(&run->set, run->cfg, err) ||
         lsgd_schedule_from_config(&run->schedule, json_object_get(run->cfg, "schedule"),
                                   run->set.steps, err) ||
-        lsgd_lr_from_config(&run->lr, json_object_get(run->cfg, "algorithm"), err) ||
-        lsgd_settings_check(&run->set, &run->schedule, run->cfg, err))
+        lsgd_lr_from_config(&run->lr, json_object_get(run->cfg, "algorithm"), err))
         return err->code;
-    return LSGD_OK;
+    const lsgd_algorithm *alg = run->set.algorithm;
+    return alg->check_world ? alg->check_world(run->cfg, run->world, err) : LSGD_OK;
 }
 
 /* The data, this worker's shard and the model built on the data. */
@@ -431,6 +431,8 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
         lsgd_report_prepare_margins(run, err))
         return err->code;
     initial_model(run);
+    if (open_algorithm(run, err))
+        return err->code;
     if (run->rank == 0 && lsgd_run_header(run, args->config_path, args->resume, err))
         return err->code;
     lsgd_transport_info info = {.struct_size = sizeof info, .rank = run->rank,
@@ -440,7 +442,7 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
         return lsgd_error_prefix(err, "worker %d: ", run->rank);
     if (args->announce && run->rank > 0) {
         printf("lsgd: rank %d of %d joined run %s over %s\n", run->rank, run->world, run->run_id,
-               lsgd_config_string(run->cfg, "transport.plugin", "shm"));
+               lsgd_setting_string(run->cfg, "transport.plugin"));
         fflush(stdout);
     }
     run->wall_origin = run->checkpoint_clock = lsgd_now();
@@ -481,8 +483,10 @@ static void run_close(lsgd_run *run)
         lsgd_dataset_free(run->train);
     if (run->test)
         lsgd_dataset_free(run->test);
-    float *vectors[] = {run->x, run->g, run->x_before, run->x_sync, run->anchor,
-                        run->momentum, run->post, run->margin_w, run->margin_local};
+    if (run->set.algorithm && run->set.algorithm->close)
+        run->set.algorithm->close(run);
+    lsgd_outer_close(run);
+    float *vectors[] = {run->x, run->g, run->x_before, run->margin_w, run->margin_local};
     for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++)
         free(vectors[i]);
     free(run->local_margins);

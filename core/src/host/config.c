@@ -13,7 +13,8 @@
  *   4. apply the --set overrides in order, and gather outer's loose keys
  *      again;
  *   5. check against schemas/config.schema.json, filling defaults;
- *   6. cross-field checks the schema cannot say;
+ *   6. cross-field checks the schema cannot say (those of the algorithm
+ *      by its ops table, engine/algorithms/);
  *   7. resolve scaling, outer and transport plugins by name (manifests
  *      only, no dlopen) and replace their params by the validated ones.
  */
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/algorithm.h"
 #include "host/params.h"
 #include "host/registry.h"
 #include "host/schema.h"
@@ -68,6 +70,69 @@ int lsgd_config_bool(const json_t *cfg, const char *dotted, int fallback)
 {
     const json_t *v = lsgd_config_get(cfg, dotted);
     return json_is_boolean(v) ? json_is_true(v) : fallback;
+}
+
+/* ---- settings: the value, or the schema's default ------------------------ */
+
+/* A schema node with its $ref followed (the referring node's own keys,
+ * such as its default, are looked at first by the caller). */
+static const json_t *followed(const json_t *root, const json_t *node)
+{
+    const char *ref = json_string_value(json_object_get(node, "$ref"));
+    const json_t *target = ref ? lsgd_schema_resolve(root, ref) : NULL;
+    return target ? target : node;
+}
+
+/* The schema's default for "a.b.c"; NULL when it gives none. */
+static const json_t *schema_default(const char *dotted)
+{
+    lsgd_error err;
+    const json_t *root = lsgd_schema_get("config", &err);
+    const json_t *node = root;
+    const char *p = dotted;
+    while (node && *p) {
+        size_t n = strcspn(p, ".");
+        char key[256];
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        node = json_object_get(json_object_get(followed(root, node), "properties"), key);
+        p += n + (p[n] == '.');
+    }
+    if (!node)
+        return NULL;
+    const json_t *given = json_object_get(node, "default");
+    return given ? given : json_object_get(followed(root, node), "default");
+}
+
+const json_t *lsgd_setting_value(const json_t *cfg, const char *dotted)
+{
+    const json_t *v = lsgd_config_get(cfg, dotted);
+    return v ? v : schema_default(dotted);
+}
+
+double lsgd_setting_number(const json_t *cfg, const char *dotted)
+{
+    const json_t *v = lsgd_setting_value(cfg, dotted);
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+uint64_t lsgd_setting_count(const json_t *cfg, const char *dotted)
+{
+    const json_t *v = lsgd_setting_value(cfg, dotted);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+const char *lsgd_setting_string(const json_t *cfg, const char *dotted)
+{
+    const char *s = json_string_value(lsgd_setting_value(cfg, dotted));
+    return s ? s : "";
+}
+
+int lsgd_setting_bool(const json_t *cfg, const char *dotted)
+{
+    return json_is_true(lsgd_setting_value(cfg, dotted));
 }
 
 /* ---- --set -------------------------------------------------------------- */
@@ -236,33 +301,27 @@ static int gather_outer_params(json_t *cfg, lsgd_error *err)
 
 /* ---- cross-field checks --------------------------------------------------- */
 
+/* The rules that join keys of different sections; each algorithm's own
+ * are in its ops table (engine/algorithms/, lsgd_algorithm_check). */
 static int check_cross_fields(const json_t *cfg, lsgd_error *err)
 {
-    const char *algorithm = lsgd_config_string(cfg, "algorithm.type", "local_sgd");
-    const char *schedule = lsgd_config_string(cfg, "schedule.type", "constant");
-    if (strcmp(algorithm, "overlap_local_sgd") == 0) {
-        if (strcmp(schedule, "one_shot") == 0)
-            return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "schedule.type: overlap_local_sgd averages every period steps, "
-                                  "but schedule 'one_shot' has no period; use 'constant' "
-                                  "(period = tau) or 'increasing'");
-        double alpha = lsgd_config_number(cfg, "algorithm.overlap.alpha", 0.6);
-        double beta = lsgd_config_number(cfg, "algorithm.overlap.beta", 0);
-        if (alpha == 1 && beta == 0)
-            return lsgd_error_set(err, LSGD_ERR_INPUT,
-                                  "algorithm.overlap: alpha 1 with beta 0 freezes the anchor at "
-                                  "x0 and the run never mixes; use alpha < 1 or beta > 0");
-    }
-    if (strcmp(schedule, "increasing") == 0) {
+    if (strcmp(lsgd_setting_string(cfg, "schedule.type"), "increasing") == 0) {
         const json_t *rounds = lsgd_config_get(cfg, "schedule.rounds");
-        double steps = lsgd_config_number(cfg, "algorithm.steps", 1000);
+        double steps = lsgd_setting_number(cfg, "algorithm.steps");
         if (rounds && json_number_value(rounds) > steps)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "schedule.rounds: %.0f rounds is more than algorithm.steps %.0f; "
                                   "each round needs at least one local step",
                                   json_number_value(rounds), steps);
     }
-    return LSGD_OK;
+    const char *state = lsgd_setting_string(cfg, "scaling.state");
+    if (strcmp(lsgd_setting_string(cfg, "scaling.refresh"), "sync") == 0 &&
+        strcmp(state, "local") != 0)
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "scaling.state: '%s' with refresh 'sync'; the synchronised "
+                              "preconditioner is already identical on all workers, expected "
+                              "'local'", state);
+    return lsgd_algorithm_check(cfg, err);
 }
 
 /* ---- plugins ------------------------------------------------------------ */

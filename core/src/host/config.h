@@ -10,6 +10,7 @@
 #define LSGD_CONFIG_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "lsgd/errors.h"
@@ -45,6 +46,18 @@ json_t *lsgd_config_get(const json_t *cfg, const char *dotted);
 double lsgd_config_number(const json_t *cfg, const char *dotted, double fallback);
 const char *lsgd_config_string(const json_t *cfg, const char *dotted, const char *fallback);
 int lsgd_config_bool(const json_t *cfg, const char *dotted, int fallback);
+
+/* A setting: the config's value at "a.b.c", or else the default that
+ * schemas/config.schema.json gives that key — the one place defaults are
+ * written.  For keys the schema has a default for; otherwise 0, "" or
+ * NULL (lsgd_setting_value). */
+const json_t *lsgd_setting_value(const json_t *cfg, const char *dotted);
+double lsgd_setting_number(const json_t *cfg, const char *dotted);
+/* An integer setting (counts, seeds) read without a trip through double,
+ * which would round seeds above 2^53; 0 when negative or absent. */
+uint64_t lsgd_setting_count(const json_t *cfg, const char *dotted);
+const char *lsgd_setting_string(const json_t *cfg, const char *dotted);
+int lsgd_setting_bool(const json_t *cfg, const char *dotted);
 
 /* A run id every process of this config agrees on without talking:
  * "cfg-" and 16 hex digits of a hash of the canonical config (keys
