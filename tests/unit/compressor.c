@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/compression.h"
 #include "harness.h"
 #include "host/compressor_host.h"
 #include "host/ops_table.h"
 #include "lsgd/transport.h"
+#include "models/model.h"
 #include "scaling_test.h"
 #include "util/rng.h"
 
@@ -691,20 +693,33 @@ LSGD_TEST(compression, compression_composes_with_scaffold_and_an_outer_optimizer
     CU_ASSERT_FALSE(test_same_file(model_of("s-shm"), model_of("s-plain")));
 }
 
-LSGD_TEST(compression, a_resumed_compressed_run_ends_bitwise_as_the_uninterrupted_one)
+/* A run stopped after round 5 and resumed ends bitwise as the whole run,
+ * with the options in sets. */
+static void expect_resume_bitwise(const char *sets)
 {
     new_work_dir();
-    const char *every = "--set output.checkpoint_every=1";
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-whole", every), 0);
-    CU_ASSERT_NOT_EQUAL(run_compressed("LSGD_FAULT_STOP_AFTER_ROUND=5", "c-resumed", every), 0);
-    char sets[256];
-    snprintf(sets, sizeof sets, "%s --resume", every);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-resumed", sets), 0);
+    char with[1024], resumed[1100], without[1100];
+    snprintf(with, sizeof with, "--set output.checkpoint_every=1 %s", sets);
+    snprintf(resumed, sizeof resumed, "%s --resume", with);
+    snprintf(without, sizeof without, "%s --set compression.error_feedback=false", with);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-whole", with), 0);
+    CU_ASSERT_NOT_EQUAL(run_compressed("LSGD_FAULT_STOP_AFTER_ROUND=5", "c-resumed", with), 0);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-resumed", resumed), 0);
     CU_ASSERT_TRUE(test_same_file(model_of("c-whole"), model_of("c-resumed")));
-    /* the residual is part of what resumes: without feedback the run differs */
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-no-ef", "--set compression.error_feedback=false"),
-                          0);
+    /* what feedback keeps matters: without it the run differs */
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "c-no-ef", without), 0);
     CU_ASSERT_FALSE(test_same_file(model_of("c-whole"), model_of("c-no-ef")));
+}
+
+LSGD_TEST(compression, a_resumed_compressed_run_ends_bitwise_as_the_uninterrupted_one)
+{
+    expect_resume_bitwise("");
+}
+
+LSGD_TEST(compression, a_resumed_ef21_powersgd_run_ends_bitwise_as_the_uninterrupted_one)
+{
+    expect_resume_bitwise("--set compression.error_feedback='\"ef21\"' "
+                          "--set compression.plugin=powersgd --set compression.params={}");
 }
 
 /* bytes_sent of every round in dir's metrics.csv, summed. */
@@ -767,4 +782,76 @@ LSGD_TEST(compression, validate_refuses_compression_where_no_pseudo_gradient_is_
         CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
         test_output_free(&o);
     }
+}
+
+/* ---- the compressed average's recurrences, one worker, against the codec --- */
+
+/* A compressed average of one worker (no transport needed) on a quadratic
+ * of dim 50 with topk 20%, and feedback as given. */
+static lsgd_compression *one_worker(lsgd_model **model, const char *feedback)
+{
+    lsgd_error err;
+    json_t *m = json_pack("{s:s, s:s, s:i}", "type", "quadratic", "problem", "diagonal", "dim", 50);
+    CU_ASSERT_EQUAL_FATAL(lsgd_model_create(model, m, NULL, &err), LSGD_OK);
+    json_decref(m);
+    char text[256];
+    snprintf(text, sizeof text, "{\"compression\": {\"plugin\": \"topk\", \"params\": "
+             "{\"fraction\": 0.2}, \"error_feedback\": %s}}", feedback);
+    json_t *cfg = json_loads(text, 0, NULL);
+    lsgd_compression *c;
+    CU_ASSERT_EQUAL_FATAL(lsgd_compression_open(&c, cfg, scaling_test_registry(), *model, 1, 0, 1,
+                                                &err), LSGD_OK);
+    json_decref(cfg);
+    return c;
+}
+
+/* Three rounds of x_r (random, a fresh base each round) through c, and
+ * through the recurrence written out here with the same codec. */
+static void expect_recurrence(const char *feedback, int ef21)
+{
+    enum { DIM = 50 };
+    lsgd_model *model;
+    lsgd_compression *c = one_worker(&model, feedback);
+    lsgd_compressor codec;
+    open_ok(&codec, "topk", "{\"fraction\": 0.2}", DIM);
+    float base[DIM] = {0}, e[DIM] = {0}, G[DIM] = {0}, v[DIM], d[DIM], want[DIM], x[DIM];
+    unsigned char bytes[8 * 10];
+    size_t size, wrong = 0;
+    lsgd_error err;
+    lsgd_compression_rebase(c, base);
+    for (int round = 0; round < 3; round++) {
+        float *r = normal_vector(DIM, 20 + (uint64_t)round, 1.0);
+        for (size_t i = 0; i < DIM; i++) {
+            x[i] = base[i] + r[i];
+            v[i] = ef21 ? r[i] - e[i] : r[i] + e[i];
+        }
+        lsgd_compressor_encode(&codec, v, bytes, &size, &err);
+        memset(d, 0, sizeof d);
+        lsgd_compressor_decode(&codec, bytes, size, d, &err);
+        for (size_t i = 0; i < DIM; i++) {
+            e[i] = ef21 ? e[i] + d[i] : v[i] - d[i];
+            G[i] += d[i];
+            want[i] = base[i] + (ef21 ? G[i] : d[i]);
+        }
+        CU_ASSERT_EQUAL(lsgd_compression_average(c, NULL, x, &err), LSGD_OK);
+        for (size_t i = 0; i < DIM; i++)
+            wrong += x[i] != want[i];
+        memcpy(base, x, sizeof x); /* as communicate_models rebases */
+        lsgd_compression_rebase(c, x);
+        free(r);
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    lsgd_compressor_close(&codec);
+    lsgd_compression_close(c);
+    lsgd_model_destroy(model);
+}
+
+LSGD_TEST(compression, error_feedback_carries_what_topk_left_behind_into_the_next_round)
+{
+    expect_recurrence("true", 0);
+}
+
+LSGD_TEST(compression, ef21_applies_the_mean_of_the_estimates_each_moved_by_its_compressed_gap)
+{
+    expect_recurrence("\"ef21\"", 1);
 }

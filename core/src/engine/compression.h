@@ -5,12 +5,19 @@
  * the last average, encoded by a compressor plugin (lsgd/compressor.h).
  *
  * At each average, on worker m with base x̄ (the model every worker
- * agreed on last):
+ * agreed on last) and Δ_m = x_m − x̄ its change:
  *
- *   v_m = (x_m − x̄) + e_m          e_m the residual (0 without feedback)
- *   bytes_m = E(v_m);   e_m ← v_m − D(bytes_m)        (error feedback)
+ *   v_m = Δ_m + e_m              e_m the residual (0 without feedback)
+ *   bytes_m = E(v_m);   e_m ← v_m − D(bytes_m)        (error feedback, EF)
  *   every worker gets every bytes_r (an all-gather, host/gather.h)
  *   x = x̄ + (D(bytes_0) + … + D(bytes_{M−1})) / M,  summed in rank order
+ *
+ * or, with "error_feedback": "ef21" (Richtárik et al. 2021), each worker
+ * keeps an estimate g_m of its change and every worker the mean G of the
+ * estimates:
+ *
+ *   bytes_m = E(Δ_m − g_m);   g_m ← g_m + D(bytes_m)
+ *   G ← G + (D(bytes_0) + … + D(bytes_{M−1})) / M;   x = x̄ + G
  *
  * so every worker ends with the same bits on every transport.  The base,
  * the residual, the plugin's state and its round are checkpointed.
@@ -52,9 +59,10 @@ void lsgd_compression_rebase(lsgd_compression *c, const float *x);
  * (above).  The caller rebases once the round's model is final. */
 int lsgd_compression_average(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err);
 
-/* Its checkpoint records (base, residual, the plugin's round and state)
+/* Its checkpoint records (base, residual or g_m, EF21's G, the plugin's
+ * round and state)
  * into out[LSGD_COMPRESSION_RECORDS]; 0 when c is NULL. */
-enum { LSGD_COMPRESSION_RECORDS = 4 };
+enum { LSGD_COMPRESSION_RECORDS = 5 };
 size_t lsgd_compression_records(const lsgd_compression *c, lsgd_record *out);
 
 #endif
