@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/compression.h"
+#include "engine_helpers.h"
 #include "harness.h"
 #include "host/compressor_host.h"
 #include "host/ops_table.h"
@@ -722,25 +723,18 @@ LSGD_TEST(compression, a_resumed_ef21_powersgd_run_ends_bitwise_as_the_uninterru
                           "--set compression.plugin=powersgd --set compression.params={}");
 }
 
-/* bytes_sent of every round in dir's metrics.csv, summed. */
+/* bytes_sent of every round of the run in dir/out, summed. */
 static double bytes_sent(const char *dir)
 {
     char path[4300];
-    snprintf(path, sizeof path, "%s/%s/metrics.csv", work, dir);
-    char *text = test_read_file(path, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    int column = -1, at = 0;
-    for (char *h = text; *h && *h != '\n'; h++, at += *h == ',')
-        if (column < 0 && strncmp(h, "bytes_sent", 10) == 0)
-            column = at;
+    snprintf(path, sizeof path, "%s/%s", work, dir);
+    metrics_table t;
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, path), 0);
+    int col = column(&t, "bytes_sent");
     double total = 0;
-    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
-        char *field = line + 1;
-        for (int c = 0; c < column; c++)
-            field = strchr(field, ',') + 1;
-        total += strtod(field, NULL);
-    }
-    free(text);
+    for (size_t row = 0; row < t.rows; row++)
+        total += value(&t, row, col);
+    metrics_free(&t);
     return total;
 }
 
@@ -750,10 +744,10 @@ LSGD_TEST(compression, bytes_sent_differ_between_codecs_by_exactly_their_encoded
     /* the mlp 10-16-4: dim 244; 10 rounds of 3 workers, each sending its
      * payload once through shm's broadcast */
     const double dim = 244, rounds = 10, workers = 3;
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-int8", ""), 0);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-none", "--set compression.plugin=none "
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-int8/out", ""), 0);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-none/out", "--set compression.plugin=none "
                                          "--set compression.params={}"), 0);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-topk", "--set compression.plugin=topk "
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "b-topk/out", "--set compression.plugin=topk "
                                          "--set compression.params.fraction=0.1"), 0);
     double none = 4 * dim, int8 = dim + 4 * 4, topk = 8 * 25; /* k = ⌈24.4⌉ */
     CU_ASSERT_DOUBLE_EQUAL(bytes_sent("b-none") - bytes_sent("b-int8"),
