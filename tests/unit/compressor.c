@@ -413,7 +413,7 @@ LSGD_TEST(compressor, powersgd_warm_start_converges_to_the_best_rank_r_approxima
     lsgd_compressor_close(&c);
 }
 
-LSGD_TEST(compressor, powersgd_resumed_from_its_saved_state_encodes_as_the_uninterrupted_one)
+LSGD_TEST(compressor, powersgd_given_its_state_and_round_encodes_as_the_uninterrupted_one)
 {
     float *v = normal_vector(PDIM, 8, 1.0);
     lsgd_compressor a, b;
@@ -424,20 +424,20 @@ LSGD_TEST(compressor, powersgd_resumed_from_its_saved_state_encodes_as_the_unint
     lsgd_error err;
     for (int r = 0; r < 3; r++)
         lsgd_compressor_encode(&a, v, x, &sx, &err);
-    size_t n = lsgd_compressor_state_size(&a);
-    void *saved = malloc(n);
-    CU_ASSERT_EQUAL(lsgd_compressor_state_save(&a, saved, n, &err), LSGD_OK);
-    CU_ASSERT_EQUAL(lsgd_compressor_state_load(&b, saved, n, &err), LSGD_OK);
-    CU_ASSERT_EQUAL(b.round, 3);
+    /* what a checkpoint keeps (the engine's compression records) */
+    CU_ASSERT_EQUAL_FATAL(b.state_count, a.state_count);
+    memcpy(b.state, a.state, a.state_count * sizeof(float));
+    b.round = a.round;
     v[5] += 1.0f;
     lsgd_compressor_encode(&a, v, x, &sx, &err);
     lsgd_compressor_encode(&b, v, y, &sy, &err);
     CU_ASSERT_EQUAL_FATAL(sx, sy);
     CU_ASSERT_EQUAL(memcmp(x, y, sx), 0);
+    /* and the warm start matters: a fresh instance encodes otherwise */
     lsgd_compressor c;
-    open_powersgd(&c, 2); /* another rank: another state size */
-    CU_ASSERT_EQUAL(lsgd_compressor_state_load(&c, saved, n, &err), LSGD_ERR_INPUT);
-    free(saved);
+    open_powersgd(&c, 3);
+    lsgd_compressor_encode(&c, v, y, &sy, &err);
+    CU_ASSERT_NOT_EQUAL(memcmp(x, y, sx), 0);
     free(v);
     lsgd_compressor_close(&a);
     lsgd_compressor_close(&b);

@@ -6,8 +6,9 @@
  * the contract in lsgd/compressor.h; these wrappers keep the host's side:
  * buffers sized from max_encoded_bytes, an encode that claims more bytes
  * than it was given refused, peers' bytes longer than any encoding refused
- * before the plugin reads them, the round counted, the state allocated,
- * checkpointed and restored.  A round on one worker:
+ * before the plugin reads them, the round counted, the state allocated
+ * (state[state_count] and round are what a checkpoint keeps: the engine's
+ * compression records).  A round on one worker:
  *
  *   lsgd_compressor_encode(&c, v, bytes, &size, &err);     // this worker's v
  *   (transport: every worker gets every worker's bytes)
@@ -75,13 +76,5 @@ int lsgd_compressor_feedback(lsgd_compressor *c, float *residual, const float *i
  * a description without tensors is one dim × 1 tensor.  *out is malloc'd. */
 int lsgd_compressor_tensors(lsgd_tensor_shape **out, size_t *count, const json_t *model,
                             size_t dim, lsgd_error *err);
-
-/* The state as bytes (checkpoints): magic, dim, count, round, floats.  load
- * refuses bytes from another configuration with LSGD_ERR_INPUT. */
-size_t lsgd_compressor_state_size(const lsgd_compressor *c);
-int lsgd_compressor_state_save(const lsgd_compressor *c, void *bytes, size_t size,
-                               lsgd_error *err);
-int lsgd_compressor_state_load(lsgd_compressor *c, const void *bytes, size_t size,
-                               lsgd_error *err);
 
 #endif
