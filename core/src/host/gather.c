@@ -1,6 +1,7 @@
 /*
- * gather.c — the all-gather of byte payloads (gather.h): one broadcast per
- * rank, in rank order, of a slot holding the payload's size and bytes.
+ * gather.c — the all-gather of byte payloads (gather.h): every rank's slot
+ * (the payload's size, then its bytes) through the transport's allgather,
+ * or one broadcast per rank where the transport has none.
  */
 #include "host/gather.h"
 
@@ -19,17 +20,15 @@ int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, 
                       lsgd_error *err)
 {
     const size_t slot = lsgd_gather_slot_floats(max_bytes);
+    float *own = all + (size_t)rank * slot;
+    uint64_t n = size;
+    memset(own, 0, slot * sizeof *own);
+    memcpy(own, &n, sizeof n);
+    memcpy(own + SIZE_FLOATS, mine, size);
+    if (world > 1 && lsgd_transport_allgather(t, all, slot, err))
+        return err->code;
     for (int r = 0; r < world; r++) {
-        float *s = all + (size_t)r * slot;
-        if (r == rank) {
-            uint64_t n = size;
-            memset(s, 0, slot * sizeof *s);
-            memcpy(s, &n, sizeof n);
-            memcpy(s + SIZE_FLOATS, mine, size);
-        }
-        if (world > 1 && lsgd_transport_broadcast(t, s, slot, r, err))
-            return err->code;
-        uint64_t n;
+        const float *s = all + (size_t)r * slot;
         memcpy(&n, s, sizeof n);
         if (n > max_bytes)
             return lsgd_error_set(err, LSGD_ERR_INPUT,

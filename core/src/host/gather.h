@@ -3,10 +3,11 @@
  * transport, for compressed averages (lsgd/compressor.h): every rank ends
  * with every rank's bytes, in rank order.
  *
- * Built on the transport's broadcast, which every transport has: each rank
- * in turn broadcasts one slot, its payload's size (8 bytes) then the
- * payload, padded to the slot.  So it works the same on shm, zmq and mpi
- * and delivers the same bytes, and the transports count what they send.
+ * Each rank's slot holds its payload's size (8 bytes) then the payload,
+ * padded to the slot; the slots travel by the transport's allgather (zmq,
+ * mpi: each to all the others at once) or, for a transport without one
+ * (shm), by one broadcast per rank in turn.  Either way every rank gets the
+ * same bytes, and the transports count what they send.
  */
 #ifndef LSGD_GATHER_H
 #define LSGD_GATHER_H
