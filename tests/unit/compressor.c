@@ -13,6 +13,8 @@
 #include "engine_helpers.h"
 #include "harness.h"
 #include "host/compressor_host.h"
+#include "host/gather.h"
+#include "host/params.h"
 #include "host/ops_table.h"
 #include "lsgd/transport.h"
 #include "models/model.h"
@@ -848,4 +850,71 @@ LSGD_TEST(compression, error_feedback_carries_what_topk_left_behind_into_the_nex
 LSGD_TEST(compression, ef21_applies_the_mean_of_the_estimates_each_moved_by_its_compressed_gap)
 {
     expect_recurrence("\"ef21\"", 1);
+}
+
+/* ---- a peer's slot is input from outside ------------------------------------- */
+
+/* FAKE transport for fault injection: rank 0 of 2, whose allgather
+ * delivers rank 1's slot claiming a payload of 2^40 bytes. */
+static int fake_open(void **self, const lsgd_params *p, const lsgd_transport_info *info,
+                     lsgd_error *err)
+{
+    *self = NULL;
+    return LSGD_OK;
+}
+
+static void fake_close(void *self)
+{
+}
+
+static int fake_mean(void *self, float *data, size_t n, lsgd_error *err)
+{
+    return LSGD_OK;
+}
+
+static int fake_broadcast(void *self, float *data, size_t n, int root, lsgd_error *err)
+{
+    return LSGD_OK;
+}
+
+static int fake_barrier(void *self, lsgd_error *err)
+{
+    return LSGD_OK;
+}
+
+static int fake_hostile_allgather(void *self, float *data, size_t n, lsgd_error *err)
+{
+    uint64_t huge = (uint64_t)1 << 40;
+    memcpy(data + n, &huge, sizeof huge); /* rank 1's size */
+    return LSGD_OK;
+}
+
+LSGD_TEST(compression, a_peer_claiming_a_payload_beyond_any_encoding_is_refused_naming_its_rank)
+{
+    static const lsgd_transport_ops ops = {
+        .struct_size = sizeof ops, .open = fake_open, .close = fake_close,
+        .allreduce_mean = fake_mean, .broadcast = fake_broadcast, .barrier = fake_barrier,
+        .allgather = fake_hostile_allgather};
+    const lsgd_plugin plugin = {.struct_size = sizeof plugin, .abi_major = LSGD_ABI_MAJOR,
+                                .kind = LSGD_KIND_TRANSPORT, .name = "fake-hostile",
+                                .version = "0", .ops = &ops};
+    json_t *none = json_object();
+    lsgd_params params;
+    lsgd_params_view(&params, none);
+    lsgd_transport_info info = {.struct_size = sizeof info, .rank = 0, .world = 2,
+                                .run_id = "fake"};
+    lsgd_transport *t;
+    lsgd_error err;
+    CU_ASSERT_EQUAL_FATAL(lsgd_transport_open_plugin(&t, &plugin, &params, NULL, &info, &err),
+                          LSGD_OK);
+    unsigned char mine[16] = {1, 2, 3};
+    float all[2 * 6];
+    const void *payloads[2];
+    size_t sizes[2];
+    CU_ASSERT_EQUAL(lsgd_gather_bytes(t, 0, 2, mine, 16, 16, all, payloads, sizes, &err),
+                    LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "rank 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "1099511627776 bytes"));
+    lsgd_transport_close(t);
+    json_decref(none);
 }
