@@ -45,7 +45,8 @@ LDFLAGS  := $(SANLD)
 # Debian packages: build, run, test.  python3-torch is only for `make bench`.
 DEB_PKGS  := build-essential pkg-config libjansson-dev libzmq3-dev libcunit1-dev \
              libopenblas-dev libopenmpi-dev openmpi-bin gnuplot-nox python3 \
-             python3-jsonschema python3-numpy liblinear-tools iproute2 zlib1g-dev
+             python3-jsonschema python3-numpy liblinear-tools iproute2 zlib1g-dev \
+             libtorch-dev
 BENCH_PKGS := python3-torch
 
 ifneq ($(LSGD_STAGE),build)
@@ -96,7 +97,8 @@ CORE_LIBS := -ljansson -lopenblas -lz -ldl -lpthread -lm -lrt
 # <name>.json; every <dir>/*.c is built into <name>.so (a plugin may be split
 # by concern, like transports/zmq), rebuilt when any of its .c or .h files or
 # the SDK headers change.  An optional <dir>/build.mk may set <name>_CFLAGS
-# and <name>_LIBS (e.g. zmq, mpi).
+# and <name>_LIBS (e.g. zmq, mpi), and <name>_CC with <name>_BASE (the flags
+# instead of PLUGIN_CFLAGS) for a plugin in C++ (its *.cpp: torchscript).
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*.json transports/*/*.json)))
 PLUGIN_NAMES := $(foreach d,$(PLUGIN_DIRS),$(notdir $(patsubst %/,%,$(d))))
 PLUGIN_SO   := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
@@ -144,9 +146,9 @@ $(NETLAB_DELAY): tools/netlab-delay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.cpp $(1)*.h) core/include/lsgd/*.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
+	$$(or $$($(2)_CC),$$(CC)) $$(or $$($(2)_BASE),$$(PLUGIN_CFLAGS)) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c $(1)*.cpp) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
 	@mkdir -p $$(dir $$@)
 	cp $$< $$@

@@ -168,7 +168,8 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, ls
 {
     static const struct { const char *section; int kind; } sections[] = {
         {"scaling", LSGD_KIND_SCALING}, {"outer", LSGD_KIND_SCALING},
-        {"transport", LSGD_KIND_TRANSPORT}, {"compression", LSGD_KIND_COMPRESSOR}};
+        {"transport", LSGD_KIND_TRANSPORT}, {"model", LSGD_KIND_MODEL},
+        {"compression", LSGD_KIND_COMPRESSOR}};
     static const char *const provides[] = {"hvp", "rng", NULL};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         char key[64];
@@ -185,11 +186,14 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, ls
                                   "outer.plugin: '%s' needs Hessian-vector products (its manifest "
                                   "requires \"hvp\"), but the outer optimizer steps on the "
                                   "pseudo-gradient and has no model to take them from", name);
-        if (hvp && !outer && run->model && !run->model->ops->hvp)
+        char model[128];
+        if (hvp && !outer &&
+            !lsgd_model_provides(json_object_get(run->cfg, "model"), &run->registry, "hvp",
+                                 model, sizeof model))
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "scaling.plugin: '%s' needs Hessian-vector products (its "
-                                  "manifest requires \"hvp\"), which model.type '%s' does not "
-                                  "provide", name, run->model->ops->type);
+                                  "manifest requires \"hvp\"), which %s does not provide", name,
+                                  model);
         snprintf(key, sizeof key, "%s.params", sections[i].section);
         if (with_files &&
             lsgd_params_check_files(m, lsgd_config_get(run->cfg, key), key, err))
@@ -386,8 +390,9 @@ static int read_settings(lsgd_run *run, lsgd_error *err)
 /* The data, this worker's shard and the model built on the data. */
 static int load_inputs(lsgd_run *run, lsgd_error *err)
 {
-    if (load_data(run, err) ||
-        lsgd_model_create(&run->model, json_object_get(run->cfg, "model"), run->train, err))
+    if (load_data(run, err) || (!run->has_registry && open_registry(run, err)) ||
+        lsgd_model_open(&run->model, json_object_get(run->cfg, "model"), run->train,
+                        &run->registry, err))
         return err->code;
     run->dim = run->model->dim;
     return LSGD_OK;

@@ -11,6 +11,7 @@
 
 #include "host/registry.h"
 #include "lsgd/compressor.h"
+#include "lsgd/model.h"
 #include "lsgd/scaling.h"
 #include "lsgd/transport.h"
 
@@ -22,7 +23,13 @@ typedef struct required_op {
 
 #define REQUIRED(ops, type, field) {#field, LSGD_FIELD_END(type, field), LSGD_HAS_OP(ops, type, field)}
 
-enum { SCALING_REQUIRED = 4, TRANSPORT_REQUIRED = 5, COMPRESSOR_REQUIRED = 5, MOST_REQUIRED = 5 };
+enum {
+    SCALING_REQUIRED = 4,
+    TRANSPORT_REQUIRED = 5,
+    MODEL_REQUIRED = 6,
+    COMPRESSOR_REQUIRED = 5,
+    MOST_REQUIRED = 6
+};
 
 /* The required ops of ops (of kind), in the order of the table, and its
  * struct_size; returns how many (0 for an unknown kind). */
@@ -47,6 +54,17 @@ static size_t required_ops(required_op *out, size_t *size, int kind, const void 
         __builtin_memcpy(out, list, sizeof list);
         return TRANSPORT_REQUIRED;
     }
+    if (kind == LSGD_KIND_MODEL) {
+        const lsgd_model_plugin_ops *m = ops;
+        *size = m->struct_size;
+        const required_op list[MODEL_REQUIRED] = {
+            REQUIRED(m, lsgd_model_plugin_ops, create), REQUIRED(m, lsgd_model_plugin_ops, destroy),
+            REQUIRED(m, lsgd_model_plugin_ops, describe), REQUIRED(m, lsgd_model_plugin_ops, init),
+            REQUIRED(m, lsgd_model_plugin_ops, loss_grad),
+            REQUIRED(m, lsgd_model_plugin_ops, evaluate)};
+        __builtin_memcpy(out, list, sizeof list);
+        return MODEL_REQUIRED;
+    }
     if (kind == LSGD_KIND_COMPRESSOR) {
         const lsgd_compressor_ops *c = ops;
         *size = c->struct_size;
@@ -66,6 +84,7 @@ size_t lsgd_ops_min_size(int kind)
         lsgd_scaling_ops scaling;
         lsgd_transport_ops transport;
         lsgd_compressor_ops compressor;
+        lsgd_model_plugin_ops model;
     } empty; /* struct_size 0: no op is read */
     required_op ops[MOST_REQUIRED];
     size_t size, n = required_ops(ops, &size, kind, &empty);
@@ -143,8 +162,9 @@ size_t lsgd_ops_check(const lsgd_plugin *plugin, lsgd_ops_problem_fn report, voi
 {
     checker c = {.report = report, .ctx = ctx};
     if (lsgd_ops_min_size((int)plugin->kind) == 0) {
-        problem(&c, "unknown plugin kind %u (expected %d scaling, %d transport or %d compressor)",
-                plugin->kind, LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT, LSGD_KIND_COMPRESSOR);
+        problem(&c, "unknown plugin kind %u (expected %d scaling, %d transport, %d model or %d "
+                "compressor)", plugin->kind, LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT,
+                LSGD_KIND_MODEL, LSGD_KIND_COMPRESSOR);
         return c.problems;
     }
     if (check_required(plugin, &c))
