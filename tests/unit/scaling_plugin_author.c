@@ -203,7 +203,7 @@ LSGD_TEST(plugin_author, new_plugin_help_prints_its_usage_and_exits_0)
     snprintf(cmd, sizeof cmd, "'%s/bin/lsgd-new-plugin' --help", prefix_dir());
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage: lsgd-new-plugin scaling|transport|model NAME [DIR]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage: lsgd-new-plugin scaling|transport|model|compressor NAME [DIR]"));
     CU_ASSERT_STRING_EQUAL(o.err, "");
     test_output_free(&o);
     snprintf(cmd, sizeof cmd, "'%s' -h", test_root_path("tools/new-plugin"));
@@ -234,6 +234,6 @@ LSGD_TEST(plugin_author, new_plugin_refuses_a_bad_name_or_kind_with_status_2)
              test_tmpdir());
     o = test_run(cmd, 10);
     CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "not scaling, transport or model"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "not scaling, transport, model or compressor"));
     test_output_free(&o);
 }

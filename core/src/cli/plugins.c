@@ -200,7 +200,10 @@ static void show_one(const lsgd_manifest *m, const lsgd_registry *reg)
         printf("  parameters: none\n");
         return;
     }
-    printf("  parameters (%s.params):\n", lsgd_kind_name(m->kind));
+    /* the config key a plugin of this kind is selected under */
+    const char *selected_by =
+        m->kind == LSGD_KIND_COMPRESSOR ? "compression" : lsgd_kind_name(m->kind);
+    printf("  parameters (%s.params):\n", selected_by);
     printf("    %-16s %-8s %-12s %-20s %s\n", "NAME", "TYPE", "DEFAULT", "RANGE", "DESCRIPTION");
     const char *key;
     json_t *p;

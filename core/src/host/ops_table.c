@@ -10,9 +10,10 @@
 #include <stdio.h>
 
 #include "host/registry.h"
+#include "lsgd/compressor.h"
+#include "lsgd/model.h"
 #include "lsgd/scaling.h"
 #include "lsgd/transport.h"
-#include "lsgd/model.h"
 
 typedef struct required_op {
     const char *name;
@@ -22,7 +23,13 @@ typedef struct required_op {
 
 #define REQUIRED(ops, type, field) {#field, LSGD_FIELD_END(type, field), LSGD_HAS_OP(ops, type, field)}
 
-enum { SCALING_REQUIRED = 4, TRANSPORT_REQUIRED = 5, MODEL_REQUIRED = 6, MOST_REQUIRED = 6 };
+enum {
+    SCALING_REQUIRED = 4,
+    TRANSPORT_REQUIRED = 5,
+    MODEL_REQUIRED = 6,
+    COMPRESSOR_REQUIRED = 5,
+    MOST_REQUIRED = 6
+};
 
 /* The required ops of ops (of kind), in the order of the table, and its
  * struct_size; returns how many (0 for an unknown kind). */
@@ -58,6 +65,16 @@ static size_t required_ops(required_op *out, size_t *size, int kind, const void 
         __builtin_memcpy(out, list, sizeof list);
         return MODEL_REQUIRED;
     }
+    if (kind == LSGD_KIND_COMPRESSOR) {
+        const lsgd_compressor_ops *c = ops;
+        *size = c->struct_size;
+        const required_op list[COMPRESSOR_REQUIRED] = {
+            REQUIRED(c, lsgd_compressor_ops, create), REQUIRED(c, lsgd_compressor_ops, destroy),
+            REQUIRED(c, lsgd_compressor_ops, max_encoded_bytes),
+            REQUIRED(c, lsgd_compressor_ops, encode), REQUIRED(c, lsgd_compressor_ops, decode)};
+        __builtin_memcpy(out, list, sizeof list);
+        return COMPRESSOR_REQUIRED;
+    }
     return 0;
 }
 
@@ -66,6 +83,7 @@ size_t lsgd_ops_min_size(int kind)
     static const union {
         lsgd_scaling_ops scaling;
         lsgd_transport_ops transport;
+        lsgd_compressor_ops compressor;
         lsgd_model_plugin_ops model;
     } empty; /* struct_size 0: no op is read */
     required_op ops[MOST_REQUIRED];
@@ -143,10 +161,10 @@ static void check_transport_rules(const lsgd_transport_ops *ops, checker *c)
 size_t lsgd_ops_check(const lsgd_plugin *plugin, lsgd_ops_problem_fn report, void *ctx)
 {
     checker c = {.report = report, .ctx = ctx};
-    if (plugin->kind != LSGD_KIND_SCALING && plugin->kind != LSGD_KIND_TRANSPORT &&
-        plugin->kind != LSGD_KIND_MODEL) {
-        problem(&c, "unknown plugin kind %u (expected %d scaling, %d transport or %d model)",
-                plugin->kind, LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT, LSGD_KIND_MODEL);
+    if (lsgd_ops_min_size((int)plugin->kind) == 0) {
+        problem(&c, "unknown plugin kind %u (expected %d scaling, %d transport, %d model or %d "
+                "compressor)", plugin->kind, LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT,
+                LSGD_KIND_MODEL, LSGD_KIND_COMPRESSOR);
         return c.problems;
     }
     if (check_required(plugin, &c))

@@ -32,6 +32,7 @@ const char *lsgd_kind_name(int kind)
     case LSGD_KIND_SCALING: return "scaling";
     case LSGD_KIND_TRANSPORT: return "transport";
     case LSGD_KIND_MODEL: return "model";
+    case LSGD_KIND_COMPRESSOR: return "compressor";
     default: return "unknown-kind";
     }
 }
@@ -44,6 +45,8 @@ static int kind_from_name(const char *name)
         return LSGD_KIND_TRANSPORT;
     if (strcmp(name, "model") == 0)
         return LSGD_KIND_MODEL;
+    if (strcmp(name, "compressor") == 0)
+        return LSGD_KIND_COMPRESSOR;
     return 0;
 }
 

@@ -30,6 +30,10 @@ static int check(const json_t *cfg, lsgd_error *err)
                               "algorithm.steps %llu: no local step would be left (that run is "
                               "minibatch_sgd); expected fewer warm-up steps",
                               (unsigned long long)warmup, (unsigned long long)steps);
+    if (lsgd_compression_refuse(cfg, "post_local_sgd",
+                                "averages gradients uncompressed during its warm-up; expected "
+                                "local_sgd", err))
+        return err->code;
     return lsgd_outer_refuse(cfg, "post_local_sgd",
                              "averages gradients during its warm-up, where an outer optimizer "
                              "has no pseudo-gradient", err);
