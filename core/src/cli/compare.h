@@ -116,7 +116,9 @@ typedef struct compare_options {
 
 /* compare.md (also on stdout) and compare.csv in out_dir. */
 int compare_report_write(const compare_set *s, const compare_options *o, lsgd_error *err);
-/* speedup.md and speedup.csv in out_dir when the runs vary workers. */
+/* When the runs vary workers: their table (compare.md's last section) on
+ * md, and speedup.csv in out_dir. */
+void compare_speedup_markdown(FILE *md, const compare_set *s);
 int compare_speedup_write(const compare_set *s, const compare_options *o, lsgd_error *err);
 /* The figure speedup_workers on gp (data files in tmp), when they do. */
 void compare_speedup_figure(FILE *gp, const char *tmp, const compare_set *s,

@@ -4,8 +4,8 @@
  * over seeds of its wall time to the first target (the seeds that met it),
  * or of its final wall time when there is no target; its speed-up is
  * T(w₀) / T(w), w₀ the smallest number of workers of its line, against the
- * ideal w / w₀.  Written as speedup.md and speedup.csv beside compare.md,
- * and drawn as speedup_workers (.png, .svg) with the ideal line dashed.
+ * ideal w / w₀.  A table at the end of compare.md, speedup.csv beside it,
+ * and the figure speedup_workers (.png, .svg) with the ideal line dashed.
  *
  * A line is a method (its settings shown, after --best-of); a method that
  * shows several settings at one number of workers (another axis varies)
@@ -19,6 +19,7 @@
 #include "cli/compare.h"
 #include "cli/plot_style.h"
 #include "cli/report_files.h"
+#include "io/atomic_file.h"
 
 static const char workers_key[] = "workers";
 
@@ -128,46 +129,51 @@ size_t compare_speedup_lines(const compare_set *s, compare_speedup_line *lines, 
     return n_lines;
 }
 
-/* ---- speedup.md and speedup.csv ---------------------------------------------- */
+/* ---- the table in compare.md, and speedup.csv ---------------------------------- */
 
-typedef struct speedup_tables {
-    const compare_set *s;
-    const compare_speedup_line *lines;
-    size_t n_lines;
-} speedup_tables;
-
-static int write_tables(FILE *md, FILE *csv, const void *ctx)
+void compare_speedup_markdown(FILE *md, const compare_set *s)
 {
-    const speedup_tables *t = ctx;
-    const char *quantity = compare_speedup_quantity(t->s);
-    fprintf(md, "Speed-up against workers: %s at the smallest number of workers of each line "
-            "over %s at N workers (mean over seeds).\n\n"
+    compare_speedup_line lines[COMPARE_SPEEDUP_MAX_LINES];
+    size_t n_lines = compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES);
+    if (!n_lines)
+        return;
+    const char *quantity = compare_speedup_quantity(s);
+    fprintf(md, "\n## Speed-up against workers\n\n%s at each line's smallest number of "
+            "workers over %s at N workers (means over seeds).\n\n"
             "| line | workers | seeds | %s | speed-up | ideal |\n|---|---|---|---|---|---|\n",
             quantity, quantity, quantity);
-    fputs("line,workers,seeds,time,speedup,ideal\n", csv);
-    for (size_t i = 0; i < t->n_lines; i++)
-        for (size_t k = 0; k < t->lines[i].n_points; k++) {
-            const compare_speedup_point *p = &t->lines[i].points[k];
-            fprintf(md, "| %s | %g | %zu | %.4g | %.3g | %g |\n", t->lines[i].label, p->workers,
+    for (size_t i = 0; i < n_lines; i++)
+        for (size_t k = 0; k < lines[i].n_points; k++) {
+            const compare_speedup_point *p = &lines[i].points[k];
+            fprintf(md, "| %s | %g | %zu | %.4g | %.3g | %g |\n", lines[i].label, p->workers,
                     p->seeds, p->time, p->speedup, p->ideal);
-            csv_field(csv, t->lines[i].label, 1);
-            csv_number(csv, p->workers);
-            csv_number(csv, (double)p->seeds);
-            csv_number(csv, p->time);
-            csv_number(csv, p->speedup);
-            csv_number(csv, p->ideal);
-            fputc('\n', csv);
         }
-    return 0;
 }
 
 int compare_speedup_write(const compare_set *s, const compare_options *o, lsgd_error *err)
 {
     compare_speedup_line lines[COMPARE_SPEEDUP_MAX_LINES];
-    speedup_tables t = {s, lines, compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES)};
-    if (!t.n_lines)
+    size_t n_lines = compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES);
+    if (!n_lines)
         return LSGD_OK;
-    return report_write_pair(o->out_dir, "speedup.md", "speedup.csv", write_tables, &t, err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/speedup.csv", o->out_dir);
+    lsgd_atomic_file a;
+    if (lsgd_atomic_open(&a, path, err))
+        return err->code;
+    fputs("line,workers,seeds,time,speedup,ideal\n", a.f);
+    for (size_t i = 0; i < n_lines; i++)
+        for (size_t k = 0; k < lines[i].n_points; k++) {
+            const compare_speedup_point *p = &lines[i].points[k];
+            csv_field(a.f, lines[i].label, 1);
+            csv_number(a.f, p->workers);
+            csv_number(a.f, (double)p->seeds);
+            csv_number(a.f, p->time);
+            csv_number(a.f, p->speedup);
+            csv_number(a.f, p->ideal);
+            fputc('\n', a.f);
+        }
+    return lsgd_atomic_commit(&a, err);
 }
 
 /* ---- the figure -------------------------------------------------------------- */
