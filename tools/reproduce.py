@@ -39,9 +39,10 @@ DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "r
 
 
 def fragment(name, **fields):
-    """docs/results/<name> with its fields filled in."""
+    """docs/results/<name> with its fields filled in, its links (relative to
+    docs/results/, "../savic_mnist.png") made relative to docs/."""
     with open(os.path.join(DOCS, name)) as f:
-        return f.read().format(**fields)
+        return f.read().replace("](../", "](").format(**fields)
 
 
 def verbatim(name):
