@@ -370,8 +370,10 @@ LSGD_TEST(checkpoints, checkpoints_are_on_by_default_every_60_seconds_of_wall_ti
 LSGD_TEST(checkpoints, clock_checkpoints_fall_on_the_same_round_on_every_rank_and_resume_bitwise)
 {
     const char *dir = test_tmpdir();
-    /* no checkpoint_every: the clock alone (every 1 ms here: each round) */
-    const char *clock = "--set output.checkpoint_every=0 --set output.checkpoint_seconds=0.001";
+    /* no checkpoint_every: the clock alone, every microsecond here, so each
+     * round (a round takes about 50 µs on an idle machine: a 1 ms clock
+     * could reach round 7 with no checkpoint at all) */
+    const char *clock = "--set output.checkpoint_every=0 --set output.checkpoint_seconds=0.000001";
     char extra[512];
     snprintf(extra, sizeof extra, "%s", clock);
     expect_status(run_small(dir, "LSGD_FAULT_STOP_AFTER_ROUND=7", extra), 1, "interrupted");

@@ -1,7 +1,8 @@
 /*
  * mpi.c — the MPI transport under a real `mpirun`: rank-ordered means,
  * rank and world checked against MPI_COMM_WORLD, a killed rank ending the
- * job with an error instead of a hang.
+ * job with an error instead of a hang, SIGTERM ending a rank's wait for a
+ * stopped peer at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,5 +120,31 @@ LSGD_TEST(mpi, survivors_of_a_killed_rank_exit_1_within_the_timeout_naming_whom_
     if (status[0] != 1 || status[1] != 1 || !strstr(o.err, "waiting for rank 2"))
         fprintf(stderr, "statuses %d %d %d after %.1f s: %s\n", status[0], status[1], status[2],
                 seconds, o.err);
+    test_output_free(&o);
+}
+
+/* Rank 1 is stopped (SIGSTOP) and rank 0 waits for it inside an allreduce
+ * with timeout_s 60; SIGTERM to rank 0 (the host's stop request) ends that
+ * wait within 2 s: rank 0 exits 1 saying it was asked to stop and whom it
+ * was waiting for, and mpirun ends the job. */
+LSGD_TEST(mpi, sigterm_ends_a_wait_for_a_stopped_rank_within_2_s_instead_of_the_timeout)
+{
+    const char *dir = test_tmpdir();
+    test_output o = mpirun_peers("", 2, "env 2", "stopped_peer", "{\"timeout_s\": 60}", dir, 1);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/status.0", dir);
+    char *status0 = test_read_file(path, NULL);
+    const char *ended = strstr(o.err, "allreduce_mean ended ");
+    double seconds = 99;
+    if (ended)
+        sscanf(ended, "allreduce_mean ended %lf", &seconds);
+    CU_ASSERT_PTR_NOT_NULL(status0 ? strstr(status0, "1") : NULL);
+    CU_ASSERT(seconds < 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "mpi rank 0: allreduce_mean: asked to stop "
+                                         "(SIGINT/SIGTERM) while waiting for rank 1"));
+    if (seconds >= 2 || !strstr(o.err, "asked to stop"))
+        fprintf(stderr, "status %d, rank 0's status %s: %s\n", o.status,
+                status0 ? status0 : "none", o.err);
+    free(status0);
     test_output_free(&o);
 }

@@ -3,13 +3,17 @@
  * bitwise identical mean on shm, zmq (tcp and ipc) and mpi, and so does a
  * whole training run; a transport parameter out of range stops `lsgd run`
  * with exit 2 before any worker starts; the host layer emulates a slow
- * link, averages on a helper thread and counts calls, bytes and seconds.
+ * link, averages on a helper thread and counts calls, bytes and seconds;
+ * SIGTERM stops a worker that waits for a stopped peer at once (shm, zmq),
+ * and the resume is bitwise.
  */
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,7 +261,7 @@ static lsgd_transport *open_one(lsgd_registry *reg, const char *cfg_json, lsgd_e
 {
     static char id[64];
     snprintf(id, sizeof id, "host-%d-%ld", (int)getpid(), (long)(now_s() * 1e6));
-    lsgd_transport_info info = {sizeof info, 0, 1, id};
+    lsgd_transport_info info = {.struct_size = sizeof info, .rank = 0, .world = 1, .run_id = id};
     json_t *cfg = json_loads(cfg_json, 0, NULL);
     lsgd_transport *t = NULL;
     *rc = lsgd_registry_discover(reg, NULL, err);
@@ -356,4 +360,129 @@ LSGD_TEST(transport, three_hosts_in_network_namespaces_train_like_one_host_bitwi
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "model.npy bitwise"));
     }
     test_output_free(&o);
+}
+
+/* ---- a signal while a peer is stopped ---- */
+
+/* blobs-2-workers-slow-rounds.json: 100 rounds of about 20 ms each
+ * (transport.delay), a checkpoint every round.  The --set arguments that
+ * run it on `plugin` with timeout_s 60 into dir/<out>. */
+static const char *stop_test_sets(const char *plugin, const char *dir, const char *out, int port)
+{
+    static char sets[2][4400];
+    static int next;
+    char *s = sets[next++ % 2], coordinator[128] = "";
+    if (port > 0)
+        snprintf(coordinator, sizeof coordinator,
+                 " --set transport.params.coordinator=tcp://127.0.0.1:%d", port);
+    snprintf(s, sizeof sets[0], "--set transport.plugin=%s --set transport.params.timeout_s=60 "
+             "--set run_id=%s --set output.dir=%s/%s%s",
+             plugin, peer_run_id("stop", plugin), dir, out, coordinator);
+    return s;
+}
+
+/* `lsgd worker CFG --rank r --world 2 SETS`, its stderr in dir/worker-<r>.err. */
+static pid_t start_worker(int rank, const char *sets, const char *dir)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "exec '%s' worker '%s' --rank %d --world 2 %s >%s/worker-%d.out "
+             "2>%s/worker-%d.err", test_build_path("bin/lsgd"),
+             test_root_path("tests/data/transports/blobs-2-workers-slow-rounds.json"), rank, sets,
+             dir, rank, dir, rank);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* waitpid for at most timeout_s, then SIGKILL: the exit status (128 +
+ * signal when killed) and the seconds it took. */
+static int wait_worker(pid_t pid, double timeout_s, double *seconds)
+{
+    double t0 = now_s();
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (now_s() - t0 > timeout_s) {
+            kill(pid, SIGKILL);
+            kill(pid, SIGCONT);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        usleep(5000);
+    }
+    *seconds = now_s() - t0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int file_exists_within(const char *path, double timeout_s)
+{
+    for (double t0 = now_s(); now_s() - t0 < timeout_s; usleep(20000))
+        if (access(path, F_OK) == 0)
+            return 1;
+    return 0;
+}
+
+/* Two workers started by hand; once both have checkpointed, rank 1 is
+ * SIGSTOPped, so rank 0 soon waits for it inside an average (timeout_s
+ * 60); then rank 0 gets SIGTERM.  It must stop within 2 s, exit 1 with the
+ * one line of a worker interrupted by a signal, and tell rank 1, which,
+ * continued with a SIGTERM of its own, exits 1 too.  `lsgd run --resume`
+ * then ends with the model of the uninterrupted run, bit for bit. */
+static void sigterm_while_the_peer_is_stopped(const char *plugin, int zmq_port)
+{
+    const char *dir = test_tmpdir(), *lsgd = test_build_path("bin/lsgd");
+    const char *cfg = test_root_path("tests/data/transports/blobs-2-workers-slow-rounds.json");
+    char cmd[16384], path[4400], model[4400];
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' %s", lsgd, cfg,
+             stop_test_sets(plugin, dir, "full", zmq_port));
+    test_output o = test_run(cmd, 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+
+    const char *sets = stop_test_sets(plugin, dir, "out", zmq_port);
+    pid_t rank0 = start_worker(0, sets, dir), rank1 = start_worker(1, sets, dir);
+    snprintf(path, sizeof path, "%s/out/checkpoint/rank-1.prev.ckpt", dir);
+    CU_ASSERT_TRUE(file_exists_within(path, 60));
+    kill(rank1, SIGSTOP);
+    usleep(300 * 1000); /* rank 0 reaches the next average (20 ms away) and waits */
+    kill(rank0, SIGTERM);
+    double seconds0, seconds1;
+    int status0 = wait_worker(rank0, 10, &seconds0);
+    kill(rank1, SIGTERM);
+    kill(rank1, SIGCONT);
+    int status1 = wait_worker(rank1, 10, &seconds1);
+
+    snprintf(path, sizeof path, "%s/worker-0.err", dir);
+    char *err0 = test_read_file(path, NULL);
+    CU_ASSERT_EQUAL(status0, 1);
+    CU_ASSERT(seconds0 < 2);
+    CU_ASSERT_PTR_NOT_NULL(err0 ? strstr(err0, "worker 0 interrupted by a signal") : NULL);
+    CU_ASSERT_EQUAL(err0 ? test_count_lines(err0) : 0, 1);
+    CU_ASSERT_EQUAL(status1, 1);
+    if (status0 != 1 || seconds0 >= 2 || status1 != 1)
+        fprintf(stderr, "%s: rank 0 exited %d %.2f s after SIGTERM (%s), rank 1 %d\n", plugin,
+                status0, seconds0, err0 ? err0 : "", status1);
+    free(err0);
+
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' %s --resume", lsgd, cfg, sets);
+    o = test_run(cmd, 60);
+    CU_ASSERT_EQUAL(o.status, 0);
+    if (o.status)
+        fprintf(stderr, "--resume: %s%s", o.out, o.err);
+    test_output_free(&o);
+    snprintf(model, sizeof model, "%s/out/model.npy", dir);
+    snprintf(path, sizeof path, "%s/full/model.npy", dir);
+    CU_ASSERT_TRUE(test_same_file(model, path));
+}
+
+LSGD_TEST(transport, sigterm_stops_a_zmq_worker_waiting_for_a_stopped_peer_within_2_s_and_resume_is_bitwise)
+{
+    sigterm_while_the_peer_is_stopped("zmq", peer_free_port());
+}
+
+LSGD_TEST(transport, sigterm_stops_a_shm_worker_waiting_for_a_stopped_peer_within_2_s_and_resume_is_bitwise)
+{
+    sigterm_while_the_peer_is_stopped("shm", 0);
 }

@@ -193,6 +193,54 @@ static int scenario_die(peer_ctx *c, const lsgd_transport_info *info, lsgd_error
     return rc;
 }
 
+/* The host's stop request, as a worker makes it: SIGTERM sets it. */
+static volatile sig_atomic_t peer_stop;
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    peer_stop = 1;
+}
+
+static double peer_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double sigterm_sent_at;
+
+static void *sigterm_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {1, 0};
+    nanosleep(&ts, NULL);
+    sigterm_sent_at = peer_now();
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+/* The last rank stops (SIGSTOP) before an allreduce; rank 0, waiting for
+ * it there, gets SIGTERM a second later and says when its allreduce ended. */
+static int scenario_stopped_peer(peer_ctx *c, const lsgd_transport_info *info, lsgd_error *err)
+{
+    float x = 1;
+    pthread_t th = {0};
+    if (info->rank == info->world - 1)
+        raise(SIGSTOP);
+    else if (info->rank == 0)
+        pthread_create(&th, NULL, sigterm_later, NULL);
+    int rc = lsgd_transport_allreduce_mean(c->t, &x, 1, err);
+    if (info->rank == 0) {
+        double ended = peer_now();
+        pthread_join(th, NULL);
+        fprintf(stderr, "peer rank 0: allreduce_mean ended %.3f s after SIGTERM\n",
+                ended - sigterm_sent_at);
+    }
+    return rc;
+}
+
 static int peer_main(int argc, char **argv)
 {
     if (argc != 9) {
@@ -211,7 +259,11 @@ static int peer_main(int argc, char **argv)
         snprintf(out_rank, sizeof out_rank, "%s.%d", out, rank);
         out = out_rank;
     }
-    lsgd_transport_info info = {sizeof info, rank, world, argv[5]};
+    struct sigaction act = {.sa_handler = on_sigterm};
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGTERM, &act, NULL);
+    lsgd_transport_info info = {.struct_size = sizeof info, .rank = rank, .world = world,
+                                .run_id = argv[5], .stop = &peer_stop};
     lsgd_error err;
     lsgd_error_clear(&err);
     peer_ctx c = {0};
@@ -221,6 +273,8 @@ static int peer_main(int argc, char **argv)
             rc = scenario_collectives(&c, &info, out, &err);
         else if (strcmp(scenario, "die") == 0)
             rc = scenario_die(&c, &info, &err);
+        else if (strcmp(scenario, "stopped_peer") == 0)
+            rc = scenario_stopped_peer(&c, &info, &err);
         else if (strcmp(scenario, "open_only") == 0)
             rc = lsgd_transport_barrier(c.t, &err);
         else if (strcmp(scenario, "paused") == 0) {

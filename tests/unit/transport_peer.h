@@ -14,6 +14,11 @@
  *   die          the last rank SIGKILLs itself in the middle of allreduces
  *   open_only    open, barrier, close
  *   paused       open, sleep 1.5 s (time for a test to inject faults), collectives
+ *   stopped_peer the last rank SIGSTOPs itself before an allreduce; rank 0,
+ *                waiting there, SIGTERMs itself a second later and prints
+ *                "allreduce_mean ended S s after SIGTERM"
+ * Like a worker, a rank passes the host's stop request (info->stop), set
+ * by SIGTERM, to the plugin.
  * RANK may be "env" (rank and world from mpirun's environment).
  * Environment: LSGD_PEER_N (vector length, default 300007).
  */

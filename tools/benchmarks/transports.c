@@ -241,7 +241,8 @@ int main(int argc, char **argv)
     }
     json_t *cfg = json_pack("{s:s, s:o}", "plugin", argv[1], "params",
                             json_loads(argv[5], 0, NULL));
-    lsgd_transport_info info = {sizeof info, rank, world, argv[4]};
+    lsgd_transport_info info = {.struct_size = sizeof info, .rank = rank, .world = world,
+                                .run_id = argv[4]};
     lsgd_transport *t;
     if (lsgd_transport_open(&t, &reg, cfg, &info, &err)) {
         fprintf(stderr, "%s\n", err.message);

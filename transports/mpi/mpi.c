@@ -9,8 +9,10 @@
  * M — bitwise the result of shm and zmq.  Slices travel in 1 MiB pieces
  * and rank q sums and sends on each piece of its slice as soon as every
  * copy of it is in, while the later pieces still arrive.  Every wait polls
- * non-blocking requests against a deadline (timeout_s) and names the rank
- * it waits for.
+ * non-blocking requests against a deadline (timeout_s) and the host's stop
+ * request (info->stop), and names the rank it waits for.  What open waits
+ * in (MPI_Init_thread, MPI_Comm_dup) cannot be interrupted: a stop there
+ * takes effect at the first collective.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
@@ -29,6 +31,7 @@
 typedef struct mt {
     int rank, world;
     double timeout_s;
+    const volatile sig_atomic_t *stop; /* the host's stop request, or NULL */
     MPI_Comm comm;
     int initialized_here; /* we called MPI_Init: we finalize */
     int failed;           /* a call timed out: requests may be pending */
@@ -101,8 +104,22 @@ static void post(mt *m, size_t *nreq, int send, float *buf, size_t count, int p,
     }
 }
 
+/* The rank of the first request in [first, first + count) not complete. */
+static int first_pending(mt *m, size_t first, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int flag = 0;
+        MPI_Request_get_status(m->req[first + i], &flag, MPI_STATUS_IGNORE);
+        if (!flag)
+            return m->req_peer[first + i];
+    }
+    return -1;
+}
+
 /* Until requests [first, first + count) have completed (MPI_REQUEST_NULL
- * counts as done), or the deadline, naming the rank still awaited. */
+ * counts as done), the deadline or the host's stop request, naming the rank
+ * still awaited.  The requests stay posted on failure: close leaves MPI as
+ * it is. */
 static int wait_range(mt *m, size_t first, size_t count, const char *op, lsgd_error *err)
 {
     double deadline = now_s() + m->timeout_s;
@@ -117,18 +134,17 @@ static int wait_range(mt *m, size_t first, size_t count, const char *op, lsgd_er
         }
         if (done)
             return LSGD_OK;
+        if (m->stop && *m->stop) {
+            m->failed = 1;
+            return lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                                  "mpi rank %d: %s: asked to stop (SIGINT/SIGTERM) while waiting "
+                                  "for rank %d", m->rank, op, first_pending(m, first, count));
+        }
         if (now_s() > deadline) {
-            int peer = -1;
-            for (size_t i = 0; i < count && peer < 0; i++) {
-                int flag = 0;
-                MPI_Request_get_status(req[i], &flag, MPI_STATUS_IGNORE);
-                if (!flag)
-                    peer = m->req_peer[first + i];
-            }
             m->failed = 1;
             return lsgd_error_set(err, LSGD_ERR_RUNTIME,
                                   "mpi rank %d: %s: timed out after %g s waiting for rank %d",
-                                  m->rank, op, m->timeout_s, peer);
+                                  m->rank, op, m->timeout_s, first_pending(m, first, count));
         }
         sched_yield();
     }
@@ -303,6 +319,7 @@ static int mpi_open_transport(void **self, const lsgd_params *params,
     if (!m)
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "mpi: open: out of memory");
     m->comm = MPI_COMM_NULL;
+    m->stop = lsgd_transport_stop_flag(info);
     m->timeout_s = lsgd_param_number(params, "timeout_s");
     if (m->timeout_s <= 0)
         m->timeout_s = 60;

@@ -31,8 +31,9 @@
  * waiting at a barrier per step.  Waiting spins briefly, then yields, then
  * sleeps on a process-shared futex in slices during which the laggards'
  * pids are checked (a dead peer is reported at once, naming its rank) and
- * the deadline (timeout_s) is enforced.  The first rank to fail writes a
- * note that every other rank reports instead of waiting.
+ * the deadline (timeout_s) and the host's stop request (info->stop) are
+ * enforced.  The first rank to fail writes a note that every other rank
+ * reports instead of waiting.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,6 +61,7 @@
 #define SHM_RING 4        /* chunks in flight: how far a fast rank may run ahead */
 #define SHM_SPIN_S 50e-6  /* busy-wait this long for a peer, */
 #define SHM_YIELD_S 2e-3  /* then yield the core until this, then sleep */
+#define SHM_STOPPED "asked to stop (SIGINT/SIGTERM)" /* why a wait ended on info->stop */
 
 enum { STEP_INPUT, STEP_MEAN, STEP_DONE, STEPS };
 
@@ -92,6 +94,7 @@ typedef struct shm_header {
 typedef struct shm {
     int rank, world;
     double timeout_s;
+    const volatile sig_atomic_t *stop; /* the host's stop request, or NULL */
     char name[SHM_NAME_MAX];
     char run_id[SHM_RUN_ID_MAX];
     int fd;
@@ -167,6 +170,11 @@ static int pid_dead(pid_t pid)
     stat[n] = '\0';
     const char *paren = strrchr(stat, ')');
     return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+static int stop_requested(const shm *s)
+{
+    return s->stop && *s->stop;
 }
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected, double seconds)
@@ -246,6 +254,13 @@ static int check_laggards(shm *s, uint32_t seq, const char *op, double started,
             return fail(s, err, LSGD_ERR_RUNTIME,
                         "shm rank %d: %s: rank %d (pid %d) died (run '%s')", s->rank, op, p,
                         (int)pid, s->run_id);
+    }
+    if (stop_requested(s)) {
+        int p = first_laggard(s, seq);
+        return fail(s, err, LSGD_ERR_RUNTIME,
+                    "shm rank %d: %s: " SHM_STOPPED " while waiting for rank %d (pid %d) "
+                    "(run '%s')", s->rank, op, p, p >= 0 ? (int)atomic_load(&h->pid[p]) : 0,
+                    s->run_id);
     }
     if (now_s() - started > s->timeout_s) {
         int p = first_laggard(s, seq);
@@ -366,13 +381,17 @@ static int check_behind(shm *s, int step, uint64_t g, int first, int last, const
                         "shm rank %d: %s: rank %d (pid %d) died (run '%s')", s->rank, op, p,
                         (int)pid, s->run_id);
     }
-    if (now_s() - started > s->timeout_s) {
+    int stopped = stop_requested(s);
+    if (stopped || now_s() - started > s->timeout_s) {
         int p = first_behind(s, step, g, first, last);
+        char why[64] = SHM_STOPPED " while";
+        if (!stopped)
+            snprintf(why, sizeof why, "timed out after %g s", s->timeout_s);
         return fail(s, err, LSGD_ERR_RUNTIME,
-                    "shm rank %d: %s: timed out after %g s waiting for rank %d (pid %d) to "
-                    "post the %s of chunk %llu (run '%s')",
-                    s->rank, op, s->timeout_s, p, p >= 0 ? (int)atomic_load(&h->pid[p]) : 0,
-                    step_name[step], (unsigned long long)g, s->run_id);
+                    "shm rank %d: %s: %s waiting for rank %d (pid %d) to post the %s of chunk "
+                    "%llu (run '%s')", s->rank, op, why, p,
+                    p >= 0 ? (int)atomic_load(&h->pid[p]) : 0, step_name[step],
+                    (unsigned long long)g, s->run_id);
     }
     return LSGD_OK;
 }
@@ -534,6 +553,10 @@ static int attach_header(shm *s, double deadline, lsgd_error *err)
                                   "shm rank %d: open: timed out after %g s waiting for rank 0 to "
                                   "create /dev/shm%s (run '%s')",
                                   s->rank, s->timeout_s, s->name, s->run_id);
+        if (stop_requested(s))
+            return lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                                  "shm rank %d: open: " SHM_STOPPED " while waiting for rank 0 "
+                                  "to create /dev/shm%s (run '%s')", s->rank, s->name, s->run_id);
         int fd = shm_open(s->name, O_RDWR, 0600);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(shm_header)) {
@@ -621,6 +644,7 @@ static int shm_open_transport(void **self, const lsgd_params *params,
     s->fd = -1;
     s->rank = info->rank;
     s->world = info->world;
+    s->stop = lsgd_transport_stop_flag(info);
     s->timeout_s = lsgd_param_number(params, "timeout_s");
     s->chunk = (size_t)lsgd_param_number(params, "chunk_bytes") / sizeof(float);
     if (s->timeout_s <= 0)

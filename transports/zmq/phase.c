@@ -8,7 +8,8 @@
  * checks its header against the frame it expects next from that peer
  * (frame.c) and rejects anything else with a message on stderr (the run goes
  * on).  Waiting is bounded by timeout_s; a peer whose connection drops and
- * stays down longer than GRACE_S is reported by rank.
+ * stays down longer than GRACE_S is reported by rank; the host's stop
+ * request ends a wait within a poll slice (100 ms).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -249,7 +250,9 @@ static void progress(const phase *ph, int p, unsigned long long *got,
     }
 }
 
-static int timed_out(zt *z, const phase *ph, lsgd_error *err)
+/* The wait ends for `why` ("timed out after 60 s"): name the first peer
+ * still awaited and how much of its part came. */
+static int stop_waiting(zt *z, const phase *ph, const char *why, lsgd_error *err)
 {
     for (int p = 0; p < z->world; p++) {
         if (phase_done(ph, p))
@@ -257,11 +260,17 @@ static int timed_out(zt *z, const phase *ph, lsgd_error *err)
         unsigned long long got, count;
         progress(ph, p, &got, &count);
         return lsgd_error_set(err, LSGD_ERR_RUNTIME,
-                              "zmq rank %d: %s (round %u): timed out after %g s waiting for "
-                              "rank %d (%llu of %llu floats received)",
-                              z->rank, ph->op, z->round, z->timeout_s, p, got, count);
+                              "zmq rank %d: %s (round %u): %s waiting for rank %d (%llu of %llu "
+                              "floats received)", z->rank, ph->op, z->round, why, p, got, count);
     }
     return LSGD_OK;
+}
+
+static int timed_out(zt *z, const phase *ph, lsgd_error *err)
+{
+    char why[64];
+    snprintf(why, sizeof why, "timed out after %g s", z->timeout_s);
+    return stop_waiting(z, ph, why, err);
 }
 
 /* A peer we still wait for, disconnected longer than the grace: say so. */
@@ -301,6 +310,8 @@ int run_phase(zt *z, phase *ph, lsgd_error *err)
         }
         if (!waiting)
             return LSGD_OK;
+        if (stop_requested(z))
+            return stop_waiting(z, ph, STOP_REQUESTED " while", err);
         double left = deadline - now_s();
         if (left <= 0)
             return timed_out(z, ph, err);
@@ -380,6 +391,10 @@ static int wait_sent(zt *z, const char *op, lsgd_error *err)
     double deadline = now_s() + z->timeout_s;
     while (payloads_in_flight(z) > 0) {
         int rc = z->failed ? LSGD_ERR_RUNTIME : lost_receiver(z, op, err);
+        if (!rc && stop_requested(z))
+            rc = lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                                "zmq rank %d: %s (round %u): " STOP_REQUESTED " while sending",
+                                z->rank, op, z->round);
         if (!rc && now_s() > deadline)
             rc = lsgd_error_set(err, LSGD_ERR_RUNTIME,
                                 "zmq rank %d: %s (round %u): timed out after %g s sending",

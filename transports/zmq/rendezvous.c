@@ -9,7 +9,8 @@
  * no rank accepts a message part larger than its own); each rank then
  * connects one PUSH socket to each peer.  One socket pair per ordered pair of ranks keeps each
  * peer's frames in order.  What the messages say is read in handshake.c;
- * this file owns the sockets and the deadlines.
+ * this file owns the sockets and the deadlines (and ends either wait on
+ * the host's stop request).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,13 @@ static int rendezvous_coordinator(zt *z, endpoint_line *table, lsgd_error *err)
             abort_joined(z, router, who, err);
             break;
         }
+        if (stop_requested(z)) {
+            rc = lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                                "zmq rank 0: rendezvous at %s: " STOP_REQUESTED " while %d of %d "
+                                "ranks had joined", z->coordinator, joined, M);
+            abort_joined(z, router, who, err);
+            break;
+        }
         zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 100) > 0)
             coordinator_message(z, router, who, table, refused, sizeof refused);
@@ -322,6 +330,12 @@ static int rendezvous_join(zt *z, endpoint_line *table, lsgd_error *err)
                                 "the coordinator %s (is rank 0 running with this coordinator%s?)",
                                 z->rank, z->timeout_s, z->coordinator,
                                 z->curve ? " and the same CURVE keys" : "");
+            break;
+        }
+        if (stop_requested(z)) {
+            rc = lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                                "zmq rank %d: rendezvous: " STOP_REQUESTED " while waiting for "
+                                "the coordinator %s", z->rank, z->coordinator);
             break;
         }
         zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};

@@ -10,7 +10,8 @@
  * type, run id hash, world, source rank, round, slice, offset, length) and
  * the payload, at most frame_size bytes, sent without a copy.  Every wait
  * is bounded by timeout_s; a peer whose connection drops and stays down is
- * reported by rank within a second.
+ * reported by rank within a second; the host's stop request (info->stop)
+ * ends any wait within 100 ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,11 @@ double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int stop_requested(const zt *z)
+{
+    return z->stop && *z->stop;
 }
 
 void set_int(void *sock, int option, int value)
@@ -119,6 +125,7 @@ static int zmq_open_transport(void **self, const lsgd_params *params,
         return lsgd_error_set(err, LSGD_ERR_RUNTIME, "zmq: open: out of memory");
     z->rank = info->rank;
     z->world = info->world;
+    z->stop = lsgd_transport_stop_flag(info);
     snprintf(z->run_id, sizeof z->run_id, "%s", info->run_id);
     z->run_hash = run_id_hash(z->run_id);
     int rc = read_params(z, params, err);

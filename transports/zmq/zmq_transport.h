@@ -25,10 +25,12 @@
 #include "wire.h"
 
 #define GRACE_S 1.0 /* a dropped connection may come back within this */
+#define STOP_REQUESTED "asked to stop (SIGINT/SIGTERM)" /* why a wait ended on info->stop */
 
 typedef struct zt {
     int rank, world;
     double timeout_s;
+    const volatile sig_atomic_t *stop; /* the host's stop request (lsgd/transport.h), or NULL */
     size_t frame;              /* floats per frame */
     char run_id[RUN_ID_MAX];
     uint64_t run_hash;
@@ -65,6 +67,8 @@ typedef struct zt {
 /* ---- zmq.c: helpers every file uses ---- */
 
 double now_s(void);
+/* The host has asked this rank to stop: every wait ends (within 100 ms). */
+int stop_requested(const zt *z);
 void set_int(void *sock, int option, int value);
 /* A socket with bounded linger and unlimited queues (sends never block). */
 void *new_socket(zt *z, int type);

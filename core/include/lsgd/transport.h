@@ -35,8 +35,8 @@
  *     opened it (MPI: MPI_THREAD_SERIALIZED at least).
  *   - Inside any op a plugin MUST NOT print (say it in err), exit, abort or
  *     raise signals, and MUST NOT keep a pointer to params, info or data
- *     past the call that received it (except data while a request is
- *     outstanding, below).
+ *     past the call that received it (except info->stop, below, and data
+ *     while a request is outstanding).
  *   - Every op returning int returns 0 on success and anything else on
  *     failure (lsgd/plugin.h: set a message with lsgd_error_set).  Every
  *     blocking call is bounded by a timeout (a transport parameter) and on
@@ -47,6 +47,16 @@
  *     rank r <op>: " in front.  After a failure the host stops the run:
  *     its next call is close (or wait, then close, with a request
  *     outstanding).
+ *   - Stopping.  The host MAY pass info->stop (lsgd_transport_stop_flag
+ *     reads it, NULL when the host is older or gives none): a flag that
+ *     becomes non-zero, at any moment and from a signal handler, once the
+ *     worker must stop (SIGINT, SIGTERM), and stays so.  It is valid until
+ *     close, so a plugin MAY keep the pointer; it MUST NOT write it.  While
+ *     any op (open included) waits for a peer, a plugin MUST look at *stop
+ *     at least every 100 ms and, once it is set, fail within that time
+ *     (LSGD_ERR_RUNTIME, saying it was asked to stop and whom it was
+ *     waiting for), telling its peers as on any failure, instead of
+ *     waiting out its timeout.  An op that does not wait MAY ignore it.
  *
  * Non-blocking averaging (iallreduce_mean/test/wait) is optional: when a
  * plugin leaves it out the host runs allreduce_mean on its helper thread.
@@ -56,6 +66,8 @@
  */
 #ifndef LSGD_TRANSPORT_H
 #define LSGD_TRANSPORT_H
+
+#include <signal.h>
 
 #include "lsgd/plugin.h"
 
@@ -68,7 +80,17 @@ typedef struct lsgd_transport_info {
     int rank;           /* 0 .. world-1 */
     int world;          /* number of workers */
     const char *run_id; /* identical on every rank of one run; names segments, checks peers */
+    /* Grown at the end: read it through lsgd_transport_stop_flag.  The
+     * host's stop request, or NULL (see "Stopping" above). */
+    const volatile sig_atomic_t *stop;
 } lsgd_transport_info;
+
+/* info->stop when info's struct_size reaches it, else NULL (a host built
+ * before it existed, whose waits end at the timeout). */
+static inline const volatile sig_atomic_t *lsgd_transport_stop_flag(const lsgd_transport_info *info)
+{
+    return LSGD_HAS_OP(info, lsgd_transport_info, stop) ? info->stop : NULL;
+}
 
 typedef struct lsgd_request lsgd_request; /* defined by each plugin */
 

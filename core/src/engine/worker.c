@@ -430,7 +430,8 @@ static int run_open(lsgd_run *run, const lsgd_worker_args *args, lsgd_error *err
     if (run->rank == 0 && lsgd_run_header(run, args->config_path, args->resume, err))
         return err->code;
     lsgd_transport_info info = {.struct_size = sizeof info, .rank = run->rank,
-                                .world = run->world, .run_id = args->run_id};
+                                .world = run->world, .run_id = args->run_id,
+                                .stop = &lsgd_interrupted};
     if (lsgd_transport_open(&run->transport, &run->registry,
                             json_object_get(run->cfg, "transport"), &info, err))
         return lsgd_error_prefix(err, "worker %d: ", run->rank);
