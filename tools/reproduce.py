@@ -50,6 +50,13 @@ def verbatim(name):
         return f.read()
 
 
+def not_run(name, experiment):
+    """The heading of fragment name, and that tools/reproduce experiment
+    runs it: for a part or an experiment without finished runs."""
+    return fragment("not_run.md", experiment=experiment,
+                    heading=verbatim(name).splitlines()[0])
+
+
 def claim_texts():
     """claims.md's rows: id -> (claim, figure)."""
     texts = {}
@@ -76,7 +83,8 @@ def figure_text(key, **fields):
 # ------------------------------------------------------------ sweeps and runs
 
 def sweep_rows(d):
-    """The rows of d/sweep.jsonl, each with "path": its run directory."""
+    """The rows of d/sweep.jsonl, each with "path": its run directory; none
+    while the sweep has not finished a run."""
     p = os.path.join(d, "sweep.jsonl")
     if not os.path.exists(p):
         return []
@@ -84,7 +92,7 @@ def sweep_rows(d):
         rows = [json.loads(line) for line in f if line.strip()]
     for r in rows:
         r["path"] = os.path.join(d, r["dir"])
-    return rows
+    return rows if any(r["status"] == "done" for r in rows) else []
 
 
 def diverged(row):
@@ -127,9 +135,12 @@ def write_dat(path, xs, ys):
 
 
 def compare_table(d):
-    """The table of `lsgd compare` written into d/compare/compare.md."""
+    """The tables of `lsgd compare` in d/compare/compare.md."""
     p = os.path.join(d, "compare", "compare.md")
-    return open(p).read().strip() if os.path.exists(p) else "(not compared)"
+    if not os.path.exists(p):
+        return "(not compared)"
+    with open(p) as f:  # its title: the page's heading says which sweep it is
+        return "".join(line for line in f if not line.startswith("# ")).strip()
 
 
 # ---------------------------------------------------------------- §1 SAVIC
@@ -211,7 +222,8 @@ def savic(runs, plots):
     m, cm = savic_part(runs, "mnist", 0.15)
     if not (q or m):
         return "", []
-    return fragment("savic.md", quadratic=q, mnist=m), cq + cm
+    return fragment("savic.md", quadratic=q or not_run("savic_quadratic.md", "savic"),
+                    mnist=m or not_run("savic_mnist.md", "savic")), cq + cm
 
 
 # ---------------------------------------------------------- §2 Spiridonoff
@@ -334,7 +346,9 @@ def spiridonoff(runs, plots):
     s, cs = speedup1d(runs, plots)
     if not (q or s):
         return "", []
-    return fragment("spiridonoff.md", quadratic3d=q, speedup1d=s), cq + cs
+    return fragment("spiridonoff.md",
+                    quadratic3d=q or not_run("spiridonoff_quadratic3d.md", "spiridonoff"),
+                    speedup1d=s or not_run("spiridonoff_speedup1d.md", "spiridonoff")), cq + cs
 
 
 # ------------------------------------------------------------- §3 Local-GD
@@ -456,6 +470,7 @@ def page(a):
     for name, fn in EXPERIMENTS:
         sections[name], c = fn(a.runs, a.plots)
         claims += c
+        sections[name] = sections[name] or not_run(f"{name}.md", name)
     durations = []
     for name, _ in EXPERIMENTS:
         p = os.path.join(a.runs, f"{name}.duration_s")
