@@ -333,6 +333,16 @@ static const char *hand_sweep(void)
     return test_root_path("tests/data/sweep/hand");
 }
 
+/* `lsgd compare ARGS` in dir, which must succeed. */
+static void compare_in(const char *dir, const char *args)
+{
+    test_output o = lsgd_in(dir, args);
+    if (o.status)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
 /* Method a at lr 1: final training losses 0.1, 0.05, 0.12 (seeds 1-3):
  * mean 0.09, deviations 0.01, -0.04, 0.03, sample variance
  * (0.0001 + 0.0016 + 0.0009) / 2 = 0.0013, standard error
@@ -351,11 +361,7 @@ LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_compu
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp --no-plot", hand_sweep());
-    test_output o = lsgd_in(dir, args);
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    compare_in(dir, args);
     char csv[4300];
     snprintf(csv, sizeof csv, "%s/cmp/compare.csv", dir);
     CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,1,", "final.train_loss:mean"), 0.09, 1e-9);
@@ -608,11 +614,7 @@ LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smal
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' -o cmp",
              test_root_path("tests/data/sweep/workers"));
-    test_output o = lsgd_in(dir, args);
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    compare_in(dir, args);
     char csv[4300];
     snprintf(csv, sizeof csv, "%s/cmp/speedup.csv", dir);
     CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,1,", "time"), 5, 1e-12);
@@ -640,9 +642,7 @@ LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smal
 
     /* a sweep that does not vary workers has no speed-ups */
     snprintf(args, sizeof args, "compare '%s' -o cmp2 --no-plot", hand_sweep());
-    o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 0);
-    test_output_free(&o);
+    compare_in(dir, args);
     CU_ASSERT(!exists(dir, "cmp2/speedup.csv"));
 }
 

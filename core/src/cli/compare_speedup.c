@@ -129,13 +129,25 @@ size_t compare_speedup_lines(const compare_set *s, compare_speedup_line *lines, 
     return n_lines;
 }
 
+/* The lines on the heap (NULL when none: the runs do not vary workers). */
+static compare_speedup_line *lines_of(const compare_set *s, size_t *n_lines)
+{
+    compare_speedup_line *lines = calloc(COMPARE_SPEEDUP_MAX_LINES, sizeof *lines);
+    *n_lines = lines ? compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES) : 0;
+    if (!*n_lines) {
+        free(lines);
+        return NULL;
+    }
+    return lines;
+}
+
 /* ---- the table in compare.md, and speedup.csv ---------------------------------- */
 
 void compare_speedup_markdown(FILE *md, const compare_set *s)
 {
-    compare_speedup_line lines[COMPARE_SPEEDUP_MAX_LINES];
-    size_t n_lines = compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES);
-    if (!n_lines)
+    size_t n_lines;
+    compare_speedup_line *lines = lines_of(s, &n_lines);
+    if (!lines)
         return;
     const char *quantity = compare_speedup_quantity(s);
     fprintf(md, "\n## Speed-up against workers\n\n%s at each line's smallest number of "
@@ -148,19 +160,22 @@ void compare_speedup_markdown(FILE *md, const compare_set *s)
             fprintf(md, "| %s | %g | %zu | %.4g | %.3g | %g |\n", lines[i].label, p->workers,
                     p->seeds, p->time, p->speedup, p->ideal);
         }
+    free(lines);
 }
 
 int compare_speedup_write(const compare_set *s, const compare_options *o, lsgd_error *err)
 {
-    compare_speedup_line lines[COMPARE_SPEEDUP_MAX_LINES];
-    size_t n_lines = compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES);
-    if (!n_lines)
+    size_t n_lines;
+    compare_speedup_line *lines = lines_of(s, &n_lines);
+    if (!lines)
         return LSGD_OK;
     char path[4200];
     snprintf(path, sizeof path, "%s/speedup.csv", o->out_dir);
     lsgd_atomic_file a;
-    if (lsgd_atomic_open(&a, path, err))
+    if (lsgd_atomic_open(&a, path, err)) {
+        free(lines);
         return err->code;
+    }
     fputs("line,workers,seeds,time,speedup,ideal\n", a.f);
     for (size_t i = 0; i < n_lines; i++)
         for (size_t k = 0; k < lines[i].n_points; k++) {
@@ -173,6 +188,7 @@ int compare_speedup_write(const compare_set *s, const compare_options *o, lsgd_e
             csv_number(a.f, p->ideal);
             fputc('\n', a.f);
         }
+    free(lines);
     return lsgd_atomic_commit(&a, err);
 }
 
@@ -225,12 +241,14 @@ static size_t ideal_lines(char *plot, size_t cap, const char *tmp,
 void compare_speedup_figure(FILE *gp, const char *tmp, const compare_set *s,
                             const compare_options *o)
 {
-    compare_speedup_line lines[COMPARE_SPEEDUP_MAX_LINES];
-    size_t n_lines = compare_speedup_lines(s, lines, COMPARE_SPEEDUP_MAX_LINES);
+    size_t n_lines;
+    compare_speedup_line *lines = lines_of(s, &n_lines);
     size_t cap = 512 + n_lines * 9000, used = 0, drawn = 0;
-    char *plot = n_lines ? malloc(cap) : NULL;
-    if (!plot)
+    char *plot = lines ? malloc(cap) : NULL;
+    if (!plot) {
+        free(lines);
         return;
+    }
     double w_min = INFINITY, w_max = -INFINITY, hi = 1;
     used += (size_t)snprintf(plot, cap, "plot ");
     for (size_t i = 0; i < n_lines; i++) {
@@ -256,4 +274,5 @@ void compare_speedup_figure(FILE *gp, const char *tmp, const compare_set *s,
         plot_emit(gp, o->out_dir, "speedup_workers", plot);
     }
     free(plot);
+    free(lines);
 }
