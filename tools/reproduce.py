@@ -283,7 +283,7 @@ def quadratic3d(runs, plots):
             o = stats[other][0]
             if other in paired:
                 m, se = paired[other]
-                text, below = figure_text("q3d_paired", mean=m, se=se), m + 2 * se < 0
+                text, below = " " + figure_text("q3d_paired", mean=m, se=se), m + 2 * se < 0
             else:
                 text, below = "", inc < o
             claims.append(claim(f"q3d_below_{other}", below, inc=inc, other=o, paired=text))
