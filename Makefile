@@ -4,6 +4,7 @@
 #   make run        the quick start: MNIST MLP, 2 workers, shm, Local Adam
 #   make test       the CUnit suite: CUnit's summary, then the suite's real wall time
 #   make bench      speed figures and ratios (not part of the tests)
+#   make fuzz       each libFuzzer harness of tests/fuzz for FUZZ_SECONDS, in build-fuzz/
 #   make SAN=1 …    everything built with AddressSanitizer + UBSan, in build-san/
 #   make install PREFIX=/usr/local    (also lsgd-new-plugin, the plugin scaffold)
 #   make deps       only install the missing Debian packages
@@ -45,17 +46,20 @@ LDFLAGS  := $(SANLD)
 # Debian packages: build, run, test.  python3-torch is only for `make bench`.
 DEB_PKGS  := build-essential pkg-config libjansson-dev libzmq3-dev libcunit1-dev \
              libopenblas-dev libopenmpi-dev openmpi-bin gnuplot-nox python3 \
-             python3-jsonschema python3-numpy liblinear-tools iproute2 zlib1g-dev
+             python3-jsonschema python3-numpy liblinear-tools iproute2 zlib1g-dev \
+             libtorch-dev
 BENCH_PKGS := python3-torch
+FUZZ_PKGS  := clang libclang-rt-14-dev
 
 ifneq ($(LSGD_STAGE),build)
 # Stage 1: packages, then every goal given (default `all`) in one sub-make.
 GOALS      := $(or $(MAKECMDGOALS),all)
-BUILD_GOALS := $(filter-out deps bench-deps,$(GOALS))
+BUILD_GOALS := $(filter-out deps bench-deps fuzz-deps,$(GOALS))
 
-.PHONY: $(GOALS) deps bench-deps build-stage
+.PHONY: $(GOALS) deps bench-deps fuzz-deps build-stage
 $(BUILD_GOALS): build-stage ; @:
-build-stage: $(if $(filter-out clean,$(BUILD_GOALS)),deps) $(if $(filter bench,$(GOALS)),bench-deps)
+build-stage: $(if $(filter-out clean,$(BUILD_GOALS)),deps) $(if $(filter bench,$(GOALS)),bench-deps) \
+             $(if $(filter fuzz,$(GOALS)),fuzz-deps)
 	+@$(MAKE) --no-print-directory LSGD_STAGE=build $(BUILD_GOALS)
 
 # missing PACKAGES…: those of PACKAGES that dpkg does not have installed.
@@ -83,6 +87,12 @@ bench-deps: deps
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
 	  echo "lsgd: $(BENCH_PKGS) missing; PyTorch columns of the benchmarks will be skipped"
 
+fuzz-deps: deps
+	@$(call missing,$(FUZZ_PKGS)); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+	  { echo "lsgd: make fuzz needs$$missing (run make as root, or: sudo apt-get install$$missing)" >&2; exit 2; }
+
 else
 # Stage 2: the build proper, run by stage 1 once the packages are there.
 
@@ -96,7 +106,8 @@ CORE_LIBS := -ljansson -lopenblas -lz -ldl -lpthread -lm -lrt
 # <name>.json; every <dir>/*.c is built into <name>.so (a plugin may be split
 # by concern, like transports/zmq), rebuilt when any of its .c or .h files or
 # the SDK headers change.  An optional <dir>/build.mk may set <name>_CFLAGS
-# and <name>_LIBS (e.g. zmq, mpi).
+# and <name>_LIBS (e.g. zmq, mpi), and <name>_CC with <name>_BASE (the flags
+# instead of PLUGIN_CFLAGS) for a plugin in C++ (its *.cpp: torchscript).
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*.json transports/*/*.json)))
 PLUGIN_NAMES := $(foreach d,$(PLUGIN_DIRS),$(notdir $(patsubst %/,%,$(d))))
 PLUGIN_SO   := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
@@ -115,7 +126,7 @@ LIB := $(BUILD)/lib/liblsgd.so
 BIN := $(BUILD)/bin/lsgd
 NETLAB_DELAY := $(BUILD)/bin/lsgd-netlab-delay
 
-.PHONY: all plugins run test bench install clean
+.PHONY: all plugins run test bench fuzz install clean
 all: $(BIN) $(LIB) plugins $(NETLAB_DELAY)
 
 $(BUILD)/obj/%.o: %.c
@@ -144,9 +155,9 @@ $(NETLAB_DELAY): tools/netlab-delay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 define plugin_rule
-$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.h) core/include/lsgd/*.h
+$(BUILD)/plugins/$(2).so: $(wildcard $(1)*.c $(1)*.cpp $(1)*.h) core/include/lsgd/*.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(PLUGIN_CFLAGS) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c) $$(LDFLAGS) $$($(2)_LIBS) -lm
+	$$(or $$($(2)_CC),$$(CC)) $$(or $$($(2)_BASE),$$(PLUGIN_CFLAGS)) $$($(2)_CFLAGS) -o $$@ $(wildcard $(1)*.c $(1)*.cpp) $$(LDFLAGS) $$($(2)_LIBS) -lm
 $(BUILD)/plugins/$(2).json: $(1)$(2).json
 	@mkdir -p $$(dir $$@)
 	cp $$< $$@
@@ -180,6 +191,47 @@ run: all
 bench: all $(BENCH_BIN)
 	LSGD_BUILD=$(abspath $(BUILD)) LSGD_ROOT=$(CURDIR) tools/bench $(or $(AREA),all)
 
+# Fuzzing: tests/fuzz/<harness>.c, libFuzzer with ASan + UBSan (clang), each
+# linked with the core sources built apart in build-fuzz/ (the helpers
+# fuzz.c and data.c are shared, not harnesses; the zmq transport's pure
+# frame and rendezvous decoders are linked in for the zmq_* harnesses).
+# `make fuzz FUZZ_SECONDS=N` runs every harness N seconds (FUZZ=config,idx:
+# some only), printing executions, coverage and crashes; it fails naming the
+# reproducer of a crash.  Stage 1 installs FUZZ_PKGS (fuzz-deps) first.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      := clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# clang 14 links no cross-file call to a target_clones function: one version here
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                '-Dtarget_clones(...)=unused'
+FUZZ_SHARED  := tests/fuzz/fuzz.c tests/fuzz/data.c
+FUZZ_NAMES   := $(filter-out $(basename $(notdir $(FUZZ_SHARED))),$(basename $(notdir $(wildcard tests/fuzz/*.c))))
+FUZZ_WIRE    := transports/zmq/frame.c transports/zmq/handshake.c
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(FUZZ_SHARED) $(FUZZ_WIRE))
+FUZZ_MAIN    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
+FUZZ_JSON    := $(PLUGIN_NAMES:%=$(FUZZ_BUILD)/plugins/%.json)
+comma        := ,
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -Itransports/zmq $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/core/src/host/schema_text.o: schemas/config.schema.json schemas/manifest.schema.json
+
+.SECONDARY: $(FUZZ_MAIN) $(FUZZ_OBJ)
+$(FUZZ_BUILD)/fuzz/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(CORE_LIBS)
+
+# the manifests only, as the built-in plugins: discovery and params need no .so
+fuzz_manifest = $(FUZZ_BUILD)/plugins/$(2).json: $(1)$(2).json ; @mkdir -p $$(@D) && cp $$< $$@
+$(foreach d,$(PLUGIN_DIRS),$(eval $(call fuzz_manifest,$(d),$(notdir $(patsubst %/,%,$(d))))))
+
+fuzz: $(FUZZ_BIN) $(FUZZ_JSON)
+	tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(if $(FUZZ),$(subst $(comma), ,$(FUZZ)),$(FUZZ_NAMES))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lsgd/plugins \
 	  $(DESTDIR)$(PREFIX)/include/lsgd $(DESTDIR)$(PREFIX)/share/lsgd/schemas \
@@ -196,5 +248,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(FUZZ_MAIN:.o=.d)
 endif

@@ -28,7 +28,8 @@ LSGD_TEST(cli, help_lists_every_command_and_exits_0)
     test_output o = lsgd("--help");
     CU_ASSERT_EQUAL(o.status, 0);
     const char *commands[] = {"run CONFIG", "worker CONFIG --rank R --world N", "validate CONFIG",
-                              "plugins list", "plugins show NAME", "plugins check PATH", "plot RUN_DIR"};
+                              "plugins list", "plugins show NAME", "plugins check PATH", "plot RUN_DIR",
+                              "sweep SWEEP.json", "compare DIR..."};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, commands[i]));
     test_output_free(&o);
@@ -79,6 +80,74 @@ LSGD_TEST(cli, help_and_readme_say_that_set_plugin_drops_params_and_validate_che
     CU_ASSERT_PTR_NOT_NULL(strstr(readme, "a\n  rank above 0 prints one line on stdout when it has joined"));
     test_output_free(&o);
     free(readme);
+}
+
+/* `lsgd COMMAND --help` (or -h, anywhere after the command) is that
+ * command's part of `lsgd --help` on stdout with exit 0, not "unknown
+ * option"; an unknown command stays an error. */
+LSGD_TEST(cli, each_command_prints_its_own_usage_on_help_and_exits_0)
+{
+    const struct { const char *args, *synopsis, *not_shown; } cases[] = {
+        {"run --help", "  lsgd run CONFIG [--set KEY=VALUE]... [--resume | --force]", "validate CONFIG"},
+        {"worker -h", "  lsgd worker CONFIG --rank R --world N", "plot RUN_DIR"},
+        {"validate cfg.json --help", "  lsgd validate CONFIG [--set KEY=VALUE]... [--print]", "run CONFIG"},
+        {"plugins --help", "  lsgd plugins check PATH", "sweep SWEEP.json"},
+        {"plugins show -h", "  lsgd plugins show NAME", "compare DIR"},
+        {"plot --help", "  lsgd plot RUN_DIR... [-o DIR]", "plugins list"},
+        {"sweep --help", "  lsgd sweep SWEEP.json [--jobs N]", "compare DIR"},
+        {"compare --help", "  lsgd compare DIR... [--best-of KEY]", "sweep SWEEP.json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_output o = lsgd(cases[i].args);
+        if (o.status != 0 || !strstr(o.out, cases[i].synopsis))
+            fprintf(stderr, "\n  lsgd %s: status %d, stdout '%s', stderr '%s'", cases[i].args,
+                    o.status, o.out, o.err);
+        CU_ASSERT_EQUAL(o.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage:\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, cases[i].synopsis));
+        CU_ASSERT_PTR_NULL(strstr(o.out, cases[i].not_shown));
+        CU_ASSERT_STRING_EQUAL(o.err, "");
+        test_output_free(&o);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' trian --help", lsgd_bin());
+    expect_input_error(cmd, "unknown command 'trian'", NULL);
+}
+
+/* Every program of tools/ a user runs answers --help (and -h) with its
+ * usage on stdout and exit 0; without arguments, the ones that need some
+ * still say so with exit 2. */
+LSGD_TEST(cli, every_tool_prints_its_usage_on_help_and_exits_0)
+{
+    const struct { const char *tool, *usage; int needs_args; } tools[] = {
+        {"fetch-data", "usage: tools/fetch-data mnist|fashion-mnist [DIR]", 1},
+        {"netlab", "tools/netlab [--hosts N]", 1},
+        {"bench", "tools/bench [AREA", 0},
+        {"new-plugin", "usage: new-plugin scaling|transport", 1},
+        {"fresh-check", "tools/fresh-check [--keep]", 0},
+        {"reproduce", "tools/reproduce [--quick]", 0},
+    };
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        for (int h = 0; h < 2; h++) {
+            char path[4200];
+            snprintf(path, sizeof path, "tools/%s", tools[i].tool);
+            snprintf(cmd, sizeof cmd, "'%s' %s", test_root_path(path), h ? "-h" : "--help");
+            test_output o = test_run(cmd, 30);
+            if (o.status != 0 || !strstr(o.out, tools[i].usage))
+                fprintf(stderr, "\n  %s: status %d, stdout '%.200s', stderr '%.200s'", cmd,
+                        o.status, o.out, o.err);
+            CU_ASSERT_EQUAL(o.status, 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(o.out, tools[i].usage));
+            test_output_free(&o);
+        }
+        if (tools[i].needs_args) {
+            char path[4200];
+            snprintf(path, sizeof path, "tools/%s", tools[i].tool);
+            snprintf(cmd, sizeof cmd, "'%s' </dev/null", test_root_path(path));
+            test_output o = test_run(cmd, 30);
+            CU_ASSERT_EQUAL(o.status, 2);
+            test_output_free(&o);
+        }
+    }
 }
 
 LSGD_TEST(cli, version_names_the_release_abi_and_blas_kernel)

@@ -16,6 +16,7 @@
 #include "engine_helpers.h"
 #include "harness.h"
 #include "models/model.h"
+#include "reference_dump.h"
 
 /* A reference case: its config and data as a set, the point x, direction v,
  * and PyTorch's loss, gradient and HVP there. */
@@ -32,36 +33,18 @@ typedef struct reference {
 static void reference_load(reference *r, const char *name)
 {
     char path[256];
-    snprintf(path, sizeof path, "tests/data/cnn/%s.json", name);
-    json_error_t jerr;
-    r->meta = json_load_file(test_root_path(path), 0, &jerr);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r->meta);
+    r->meta = reference_meta("cnn", name);
     size_t n = (size_t)json_integer_value(json_object_get(r->meta, "n"));
     size_t d = (size_t)json_integer_value(json_object_get(r->meta, "d"));
     size_t dim = (size_t)json_integer_value(json_object_get(r->meta, "dim"));
-    size_t floats = n * d + n + 4 * dim, size = 0;
     snprintf(path, sizeof path, "tests/data/cnn/%s.f32", name);
-    char *bytes = test_read_file(test_root_path(path), &size);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
-    CU_ASSERT_EQUAL_FATAL(size, floats * sizeof(float));
-    r->blob = malloc(floats * sizeof(float));
-    memcpy(r->blob, bytes, floats * sizeof(float));
-    free(bytes);
-    lsgd_dataset *set = r->set = calloc(1, sizeof *set);
-    set->n = n, set->d = d;
-    set->classes = (int)json_integer_value(json_object_get(r->meta, "classes"));
-    set->X = malloc(n * d * sizeof(float));
-    set->y = malloc(n * sizeof(float));
-    set->label_values = malloc((size_t)set->classes * sizeof(float));
-    set->source = strdup(name);
-    memcpy(set->X, r->blob, n * d * sizeof(float));
-    memcpy(set->y, r->blob + n * d, n * sizeof(float));
-    for (int c = 0; c < set->classes; c++)
-        set->label_values[c] = (float)c;
+    r->blob = reference_floats(path, n * d + n + 4 * dim);
+    r->set = reference_set(r->blob, r->blob + n * d, n, d,
+                           (int)json_integer_value(json_object_get(r->meta, "classes")), name);
     r->x = r->blob + n * d + n;
     r->v = r->x + dim, r->grad = r->v + dim, r->hvp = r->grad + dim;
     lsgd_error err = {0};
-    int rc = lsgd_model_create(&r->model, json_object_get(r->meta, "model"), set, &err);
+    int rc = lsgd_model_create(&r->model, json_object_get(r->meta, "model"), r->set, &err);
     if (rc != LSGD_OK)
         fprintf(stderr, "\n  %s: %s\n", name, err.message);
     CU_ASSERT_EQUAL_FATAL(rc, LSGD_OK);
@@ -70,7 +53,7 @@ static void reference_load(reference *r, const char *name)
     r->rows = malloc(n * sizeof *r->rows);
     for (size_t i = 0; i < n; i++)
         r->rows[i] = (uint32_t)i;
-    r->batch = (lsgd_batch){set, r->rows, n, NULL};
+    r->batch = (lsgd_batch){r->set, r->rows, n, NULL};
 }
 
 static void reference_free(reference *r)
@@ -80,17 +63,6 @@ static void reference_free(reference *r)
     json_decref(r->meta);
     free(r->blob);
     free(r->rows);
-}
-
-/* max_i |a_i − b_i| / max_i |b_i| */
-static double relative_error(const float *a, const float *b, size_t n)
-{
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs((double)a[i] - (double)b[i]));
-        scale = fmax(scale, fabs((double)b[i]));
-    }
-    return diff / fmax(scale, 1e-30);
 }
 
 /* lsgd's loss, gradient and HVP at the case's point equal PyTorch's within float tolerance. */
@@ -105,7 +77,7 @@ static void check_against_torch(const char *name)
     CU_ASSERT_EQUAL_FATAL(m->ops->loss_grad(m, r.x, &r.batch, &loss, g, &err), LSGD_OK);
     CU_ASSERT_EQUAL_FATAL(m->ops->hvp(m, r.x, &r.batch, r.v, hv, &err), LSGD_OK);
     double torch_loss = json_number_value(json_object_get(r.meta, "loss"));
-    double g_err = relative_error(g, r.grad, r.dim), h_err = relative_error(hv, r.hvp, r.dim);
+    double g_err = reference_relative_error(g, r.grad, r.dim), h_err = reference_relative_error(hv, r.hvp, r.dim);
     if (fabs(loss - torch_loss) > 1e-5 * fabs(torch_loss) || g_err > 1e-4 || h_err > 1e-4)
         fprintf(stderr, "\n  %s: loss %.8g vs torch %.8g, gradient %.2e, hvp %.2e\n", name, loss,
                 torch_loss, g_err, h_err);

@@ -3,6 +3,8 @@
  * formats, the line and column, plus what was expected. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/dataset.h"
@@ -741,6 +743,52 @@ LSGD_TEST(data_errors, idx_gzip_expanding_past_its_header_dimensions_is_refused)
     CU_ASSERT_EQUAL(lsgd_dataset_load(&set, cfg, "data.train", 0, 1, &err), LSGD_OK);
     lsgd_dataset_free(set);
     json_decref(cfg);
+}
+
+/* The address space this process maps now, from /proc/self/status (VmSize). */
+static size_t mapped_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
+LSGD_TEST(data_errors, an_idx_header_promising_4_gib_in_a_24_byte_file_is_refused_as_truncated_without_allocating_them)
+{
+    /* 2^30 images of 2x2 pixels claimed, 8 pixels there.  The reader once
+     * allocated the claimed 4 GiB before reading: with 1 GiB of address
+     * space to spare, that was "out of memory" (or an abort under ASan). */
+    char img[4096], lab[4096], json[8400];
+    snprintf(img, sizeof img, "%s", fixture("idx/promises-4gib"));
+    snprintf(lab, sizeof lab, "%s", fixture("idx/two-labels"));
+    snprintf(json, sizeof json, "{\"format\":\"idx\",\"images\":\"%s\",\"labels\":\"%s\"}", img,
+             lab);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        size_t limit = mapped_bytes() + (1ul << 30);
+        struct rlimit rl = {limit, limit};
+        setrlimit(RLIMIT_AS, &rl);
+        json_t *cfg = json_loads(json, 0, NULL);
+        lsgd_dataset *set = NULL;
+        lsgd_error err = {0};
+        int rc = lsgd_dataset_load(&set, cfg, "data.train", 0, 1, &err);
+        if (rc != LSGD_ERR_INPUT ||
+            !strstr(err.message, "truncated: the header promises 1073741824 images")) {
+            fprintf(stderr, "status %d: %s\n", rc, err.message);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = -1;
+    CU_ASSERT_EQUAL_FATAL(waitpid(child, &status, 0), child);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* `lsgd validate` with data.train `train` (format libsvm, csv, or idx with

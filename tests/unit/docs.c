@@ -176,6 +176,39 @@ LSGD_TEST(docs, no_tracked_file_cites_a_markdown_document_the_tree_does_not_hold
     list_free(&l);
 }
 
+/* The issue tracker and the machines' own directories are not in the
+ * project either: no tracked file says "issue N" or names a path under
+ * /work (a reader of the tree cannot open them; say what the target is). */
+LSGD_TEST(docs, no_tracked_file_cites_an_issue_number_or_a_path_outside_the_tree)
+{
+    static const char *const needles[] = {"issue ", "/work/"}; /* split below: not cited here */
+    file_list l = tracked_files();
+    int bad = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        char *text = text_of(l.paths[i]);
+        for (size_t k = 0; text && k < 2; k++) {
+            for (char *p = strcasestr(text, needles[k]); p; p = strcasestr(p + 1, needles[k])) {
+                const char *after = p + strlen(needles[k]);
+                int cites = k == 0 ? (*after >= '0' && *after <= '9')
+                                   : (strncmp(after, "shared", 6) == 0 ||
+                                      strncmp(after, "wt", 2) == 0 ||
+                                      strncmp(after, "main", 4) == 0);
+                if (!cites)
+                    continue;
+                int line = 1;
+                for (const char *q = text; q < p; q++)
+                    line += *q == '\n';
+                fprintf(stderr, "\n  %s:%d cites '%.*s', which is not in the project",
+                        l.paths[i], line, (int)strcspn(p, "\n\"')"), p);
+                bad++;
+            }
+        }
+        free(text);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    list_free(&l);
+}
+
 /* GitHub's anchor of a heading: lower case, spaces to '-', ASCII
  * punctuation other than '-' and '_' dropped, and '§' dropped; other
  * non-ASCII bytes (letters) kept. */

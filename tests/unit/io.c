@@ -267,6 +267,38 @@ LSGD_TEST(io, lsgd_plot_draws_pngs_from_a_run_and_refuses_a_directory_without_me
     test_output_free(&o);
 }
 
+/* Bad arguments to `lsgd plot` are one "lsgd: plot: …" line and status
+ * 2, like every other command's; a 65th run directory is refused, not
+ * dropped without a word. */
+LSGD_TEST(io, lsgd_plot_refuses_bad_arguments_and_more_than_64_runs_in_one_line)
+{
+    static const char *const cases[][2] = {
+        {"", "lsgd: plot: missing RUN_DIR; usage: lsgd plot RUN_DIR... [-o DIR]"},
+        {"run -x", "lsgd: plot: unknown option '-x'; usage: lsgd plot"},
+        {"run -o", "lsgd: plot: -o needs a value"},
+    };
+    char cmd[8192];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' plot %s", test_build_path("bin/lsgd"), cases[i][0]);
+        test_output o = test_run(cmd, 30);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i][1]))
+            fprintf(stderr, "\n  plot %s: %s", cases[i][0], o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        test_output_free(&o);
+    }
+    int n = snprintf(cmd, sizeof cmd, "cd '%s' && '%s' plot", test_tmpdir(),
+                     test_build_path("bin/lsgd"));
+    for (int i = 0; i < 65; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " run%d", i);
+    test_output o = test_run(cmd, 30);
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: plot: more than 64 run directories"));
+    test_output_free(&o);
+}
+
 /* A FIFO as metrics.csv once blocked `lsgd plot` for ever. */
 LSGD_TEST(io, lsgd_plot_of_a_run_whose_metrics_csv_is_a_fifo_exits_2_at_once_naming_it)
 {

@@ -187,13 +187,23 @@ LSGD_TEST(plugin_author, installed_lsgd_new_plugin_scaffolds_against_the_prefix_
     expect_check_ok(manifest, "ok: scaling plugin 'fromprefix'");
 }
 
+LSGD_TEST(plugin_author, installed_lsgd_new_plugin_writes_a_model_that_builds_and_checks_out_of_tree)
+{
+    char script[1200], manifest[1200];
+    snprintf(script, sizeof script, "%s/bin/lsgd-new-plugin", prefix_dir());
+    const char *dir = scaffold_and_build(script, "model", "prefixmodel");
+    snprintf(manifest, sizeof manifest, "%s/prefixmodel.json", dir);
+    expect_check_ok(manifest, "ok: model plugin 'prefixmodel'");
+    expect_check_ok(manifest, "provides hvp");
+}
+
 LSGD_TEST(plugin_author, new_plugin_help_prints_its_usage_and_exits_0)
 {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s/bin/lsgd-new-plugin' --help", prefix_dir());
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage: lsgd-new-plugin scaling|transport NAME [DIR]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "usage: lsgd-new-plugin scaling|transport|model|compressor NAME [DIR]"));
     CU_ASSERT_STRING_EQUAL(o.err, "");
     test_output_free(&o);
     snprintf(cmd, sizeof cmd, "'%s' -h", test_root_path("tools/new-plugin"));
@@ -224,6 +234,6 @@ LSGD_TEST(plugin_author, new_plugin_refuses_a_bad_name_or_kind_with_status_2)
              test_tmpdir());
     o = test_run(cmd, 10);
     CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "neither scaling nor transport"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "not scaling, transport, model or compressor"));
     test_output_free(&o);
 }

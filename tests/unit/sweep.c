@@ -239,6 +239,23 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
     CU_ASSERT(!exists(dir, "out/lr=1,seed=2/sweep.log"));
 }
 
+/* A sweep of these members is refused: exit 2, one line holding `line`,
+ * no run started and nothing written. */
+static void refused_before_any_run(const char *members, const char *line)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    write_sweep(dir, "s.json", 8, members);
+    test_output o = lsgd_in(dir, "sweep s.json");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    if (!strstr(o.err, line))
+        fprintf(stderr, "\n  %s: %s", members, o.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, line));
+    CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
+    test_output_free(&o);
+}
+
 /* Each case: the sweep's members, and what the one line on stderr says. */
 LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_starts)
 {
@@ -258,19 +275,8 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
         {"\"axes\": {\"workers\": [1, 5000]}",
          "s.json: axis workers value 5000 (run workers=5000): workers: 5000 is above"},
         {"\"axis\": {}", "s.json: unknown key 'axis' at the top level (did you mean 'axes'?)"}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", test_tmpdir());
-        write_sweep(dir, "s.json", 8, cases[i][0]);
-        test_output o = lsgd_in(dir, "sweep s.json");
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        if (!strstr(o.err, cases[i][1]))
-            fprintf(stderr, "\n  case %zu: %s", i, o.err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
-        CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
-        test_output_free(&o);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        refused_before_any_run(cases[i][0], cases[i][1]);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
@@ -279,6 +285,48 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--target: target 'train_loss=0.1': expected "
                                          "METRIC<=VALUE"));
     CU_ASSERT(!exists(dir, "out"));
+    test_output_free(&o);
+}
+
+/* An axis or a method's set of output.dir (or of an output section with a
+ * dir) would be replaced by the run's own directory without a word: it is
+ * refused, naming where it came from, before any run starts. */
+LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
+{
+    static const char *const cases[][2] = {
+        {"\"axes\": {\"output.dir\": [\"mine\"]}",
+         "s.json: axis output.dir value mine: the sweep sets output.dir of each run"},
+        {"\"methods\": {\"m\": {\"set\": {\"output\": {\"dir\": \"mine\"}}}}",
+         "s.json: method m: set output={\"dir\":\"mine\"}: the sweep sets output.dir of each run"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        refused_before_any_run(cases[i][0], cases[i][1]);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
+    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 0); /* other output keys are the run's to set */
+    test_output_free(&o);
+}
+
+/* A base at fault by itself is named as the sweep file gives it: "base
+ * FILE" for a file, "base" for an inline one (never the temporary file it
+ * is checked from), not as the first run's. */
+LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    test_write_file(dir, "s.json", "{\"base\": {\"model\": {\"type\": \"bogus\"}}}");
+    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base: model.type: \"bogus\" is not one of"));
+    CU_ASSERT_PTR_NULL(strstr(o.err, "/tmp/lsgd-sweep-base-"));
+    test_output_free(&o);
+    test_write_file(dir, "s.json", "{\"base\": \"missing.json\"}");
+    o = lsgd_in(dir, "sweep s.json --dry-run");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base missing.json: cannot read config"));
     test_output_free(&o);
 }
 
@@ -428,6 +476,36 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
     CU_ASSERT_EQUAL(o.status, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--best-of algorithm.momentum: no such axis in these "
                                          "runs; axes: [\"algorithm.lr\"]"));
+    test_output_free(&o);
+}
+
+/* Each bad option of compare is one line, exit 2, naming the option and
+ * what these runs have instead. */
+LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    static const char *const cases[][2] = {
+        {"--by rounds", "--by rounds: unknown quantity; known: rounds_to_target,"},
+        {"--baseline c", "--baseline c: no such method in these runs; methods: a, b"},
+        {"--target 'trainloss<=1'", "--target: target 'trainloss<=1': unknown metric 'trainloss'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[4400];
+        snprintf(args, sizeof args, "compare '%s' --no-plot -o out %s", hand_sweep(),
+                 cases[i][0]);
+        test_output o = lsgd_in(dir, args);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
+        if (!strstr(o.err, cases[i][1]))
+            fprintf(stderr, "\n  case %zu: %s", i, o.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        CU_ASSERT(!exists(dir, "out"));
+        test_output_free(&o);
+    }
+    test_output o = lsgd_in(dir, "compare . --no-plot");
+    CU_ASSERT_EQUAL(o.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, ".: neither a sweep (no sweep.jsonl) nor a run"));
     test_output_free(&o);
 }
 

@@ -114,6 +114,35 @@ static int differs(const float *a, const float *b, size_t n, const char *what, i
     return 1;
 }
 
+/* Rank r's part of an allgather: opaque words, a signalling NaN, −0 and a
+ * subnormal among them (a transport that computed on them would change them). */
+static void gather_part(float *part, size_t n, int rank)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = (uint32_t)((i + 1) * 2654435761u) ^ ((uint32_t)rank << 24);
+        bits = i % 3 == 0 ? 0x7f800001u + (uint32_t)rank : i % 3 == 1 ? 0x80000000u : bits;
+        bits = i == 2 ? 0x00000001u : bits;
+        memcpy(&part[i], &bits, sizeof bits);
+    }
+}
+
+/* Every rank's part, bit for bit, in every rank's place (*bad when not). */
+static int check_allgather(peer_ctx *c, const lsgd_transport_info *info, int *bad,
+                           lsgd_error *err)
+{
+    size_t n = 1000 + peer_n() % 7, M = (size_t)info->world;
+    float *all = calloc(M * n, sizeof *all), *want = malloc(n * sizeof *want);
+    gather_part(all + (size_t)info->rank * n, n, info->rank);
+    int rc = lsgd_transport_allgather(c->t, all, n, err);
+    for (size_t r = 0; !rc && r < M; r++) {
+        gather_part(want, n, (int)r);
+        *bad |= differs(all + r * n, want, n, "allgather", info->rank);
+    }
+    free(all);
+    free(want);
+    return rc;
+}
+
 static int scenario_collectives(peer_ctx *c, const lsgd_transport_info *info, const char *out,
                                 lsgd_error *err)
 {
@@ -141,6 +170,9 @@ static int scenario_collectives(peer_ctx *c, const lsgd_transport_info *info, co
     bad |= differs(b, x, n, "broadcast", info->rank);
 
     if ((rc = lsgd_transport_barrier(c->t, err)))
+        goto done;
+
+    if ((rc = check_allgather(c, info, &bad, err)))
         goto done;
 
     peer_input(x, n, info->rank);

@@ -10,7 +10,9 @@
  * reference).  Scenarios:
  *   collectives  allreduce_mean of N inputs chosen so summation order
  *                matters (checked bitwise against x₀ + x₁ + … then ÷ M),
- *                broadcast, barrier, iallreduce + wait; writes the mean to OUT
+ *                broadcast, barrier, allgather of opaque words (NaN, −0,
+ *                subnormal bit patterns), iallreduce + wait; writes the mean
+ *                to OUT
  *   die          the last rank SIGKILLs itself in the middle of allreduces
  *   open_only    open, barrier, close
  *   paused       open, sleep 1.5 s (time for a test to inject faults), collectives

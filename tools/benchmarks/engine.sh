@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/benchmarks/engine.sh — the engine's speed (issue 6, "Speed"), two figures:
+# tools/benchmarks/engine.sh — the engine's speed, two figures:
 #
 # 1. Against the peer: Local Adam on MNIST (MLP 784-256-10, batch 64, 2
 #    workers of one thread, average every 8 steps, 5 epochs) with

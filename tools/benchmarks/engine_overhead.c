@@ -1,6 +1,6 @@
 /*
  * engine_overhead.c — the kernels of one MNIST epoch, timed alone, for
- * "the engine adds nothing measurable around the kernels" (issue 6, Speed).
+ * "the engine adds nothing measurable around the kernels" (its target).
  *
  * With the data, model and scaling plugin of CONFIG (one worker: the whole
  * training set, the engine's reshuffling sampler and seed), takes one

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tools/benchmarks/memory.sh — one copy of the training data per host
-# (issue 12, "Data"): MNIST MLP 784-256-10 with Local Adam over shm, for 1, 4,
+# tools/benchmarks/memory.sh — one copy of the training data per host:
+# MNIST MLP 784-256-10 with Local Adam over shm, for 1, 4,
 # 16 and 64 workers ($LSGD_BENCH_WORKERS), each run twice side by side:
 #
 #   shared   the default: the workers map the host's one copy of the loaded

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tools/benchmarks/network.sh — training over real TCP links (issue 13, "Real
-# links"): the MNIST MLP 784-256-10 on 4 hosts of tools/netlab, each link
+# tools/benchmarks/network.sh — training over real TCP links:
+# the MNIST MLP 784-256-10 on 4 hosts of tools/netlab, each link
 # 100 Mbit/s and 10 ms, over zmq; blocking local_sgd against
 # overlap_local_sgd, both with SGD (Nesterov momentum 0.9, weight decay
 # 1e-4, lr 0.05), batch 64, an average every 8 local steps, 400 steps per
@@ -9,7 +9,7 @@
 # and test accuracy, the ratio local_sgd / overlap, and the share of the
 # link's time that overlap hides:
 #     hidden = 1 - (overlap - unshaped) / (local_sgd - unshaped)
-# (target of the issue: at least 80%).  Best of LSGD_BENCH_REPS (2) runs
+# (target: at least 80%).  Best of LSGD_BENCH_REPS (2) runs
 # each, alternating.  Needs root (netlab's namespaces): otherwise says so.
 set -euo pipefail
 root=${LSGD_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -1,6 +1,6 @@
 /*
  * scaling.c — how fast the scaling plugins step, against the memory
- * bandwidth of this machine and against PyTorch (issue 3, "Speed").
+ * bandwidth of this machine and against PyTorch.
  *
  * One core, d = 2^24 float32 (every array 64 MiB, beyond the caches).  For
  * each plugin configuration: ns per parameter and GB/s under a traffic

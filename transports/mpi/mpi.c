@@ -268,6 +268,25 @@ static int mpi_broadcast(void *self, float *data, size_t n, int root, lsgd_error
     return wait_all(m, nreq, "broadcast", err);
 }
 
+/* My part data[rank·n, +n) to every peer, theirs from each, at once. */
+static int mpi_allgather(void *self, float *data, size_t n, lsgd_error *err)
+{
+    mt *m = self;
+    if (m->world == 1)
+        return LSGD_OK;
+    if (reserve(m, 2 * (size_t)m->world * pieces(n) + 1) != 0)
+        return lsgd_error_set(err, LSGD_ERR_RUNTIME, "mpi rank %d: allgather: out of memory",
+                              m->rank);
+    int tag = next_tag(m);
+    size_t nreq = 0;
+    for (int p = 0; p < m->world; p++)
+        if (p != m->rank) {
+            post(m, &nreq, 1, data + (size_t)m->rank * n, n, p, tag);
+            post(m, &nreq, 0, data + (size_t)p * n, n, p, tag);
+        }
+    return wait_all(m, nreq, "allgather", err);
+}
+
 static int mpi_barrier(void *self, lsgd_error *err)
 {
     mt *m = self;
@@ -368,6 +387,7 @@ static const lsgd_transport_ops ops = {
     .broadcast = mpi_broadcast,
     .barrier = mpi_barrier,
     .bytes_sent = mpi_bytes_sent,
+    .allgather = mpi_allgather,
 };
 
 LSGD_PLUGIN(LSGD_KIND_TRANSPORT, "mpi", "1.0.0", &ops);

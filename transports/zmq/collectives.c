@@ -1,6 +1,6 @@
 /*
- * collectives.c — allreduce_mean, broadcast and barrier over the sockets
- * the rendezvous connected, each one or two phases (phase.c).
+ * collectives.c — allreduce_mean, broadcast, allgather and barrier over
+ * the sockets the rendezvous connected, each one or two phases (phase.c).
  *
  * allreduce_mean is reduce-scatter + all-gather, pipelined frame by frame:
  * rank q owns the slice [n·q/M, n·(q+1)/M); every rank queues slice q to q
@@ -172,6 +172,30 @@ int transport_broadcast(void *self, float *data, size_t n, int root, lsgd_error 
         frame_header h = header(z, FRAME_ACK, (uint32_t)root, 0, 0);
         rc = send_frame(z, root, &h, "", 0, op, err);
     }
+    return finish_op(z, op, rc, err);
+}
+
+/* My part data[rank·n, +n) queued to every peer at once, theirs received
+ * into their places: one phase. */
+int transport_allgather(void *self, float *data, size_t n, lsgd_error *err)
+{
+    zt *z = self;
+    const char *op = "allgather";
+    if (z->world == 1)
+        return LSGD_OK;
+    const uint64_t mine = (uint64_t)z->rank * n;
+    phase ph;
+    phase_init(&ph, op);
+    int rc = LSGD_OK;
+    for (int p = 0; p < z->world && !rc; p++) {
+        if (p == z->rank)
+            continue;
+        rc = send_range(z, p, FRAME_BCAST, (uint32_t)z->rank, data + mine, mine, n, op, err);
+        phase_expect(&ph, p, FRAME_BCAST, (uint32_t)p, data + (uint64_t)p * n, NULL,
+                     (uint64_t)p * n, n);
+    }
+    if (!rc)
+        rc = run_phase(z, &ph, err);
     return finish_op(z, op, rc, err);
 }
 

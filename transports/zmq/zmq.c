@@ -163,6 +163,7 @@ static const lsgd_transport_ops ops = {
     .broadcast = transport_broadcast,
     .barrier = transport_barrier,
     .bytes_sent = transport_bytes_sent,
+    .allgather = transport_allgather,
 };
 
 LSGD_PLUGIN(LSGD_KIND_TRANSPORT, "zmq", "1.0.0", &ops);

@@ -144,6 +144,7 @@ void report_rejected(const zt *z);
 /* The ops of the table in zmq.c (self is a zt). */
 int transport_allreduce_mean(void *self, float *data, size_t n, lsgd_error *err);
 int transport_broadcast(void *self, float *data, size_t n, int root, lsgd_error *err);
+int transport_allgather(void *self, float *data, size_t n, lsgd_error *err);
 int transport_barrier(void *self, lsgd_error *err);
 uint64_t transport_bytes_sent(const void *self);
 /* A barrier whose failures name `op` (open's is "open"). */

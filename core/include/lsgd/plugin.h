@@ -32,9 +32,10 @@
  * its last instance; lsgd_plugin_entry MUST return the same descriptor
  * every time, in static storage, with no other effect.  What an instance
  * needs is made by its kind's create/open, not by constructors.  The call
- * order and the MUST/MAY rules of every op are in lsgd/scaling.h and
- * lsgd/transport.h.  `lsgd plugins check` and `lsgd run` (before
- * it starts workers) load each plugin in a child process, so one that does
+ * order and the MUST/MAY rules of every op are in lsgd/scaling.h,
+ * lsgd/transport.h, lsgd/model.h and lsgd/compressor.h.  `lsgd plugins
+ * check` and `lsgd run` (before it starts workers) load each plugin in a
+ * child process, so one that does
  * is reported with the signal or exit status, its name and its .so, rather
  * than taking lsgd down or passing for success; a worker that dies loading
  * a plugin is reported naming the plugin.
@@ -59,7 +60,9 @@ extern "C" {
 
 enum lsgd_plugin_kind {
     LSGD_KIND_SCALING = 1,   /* a preconditioner D̂: lsgd/scaling.h */
-    LSGD_KIND_TRANSPORT = 2  /* how workers average: lsgd/transport.h */
+    LSGD_KIND_TRANSPORT = 2, /* how workers average: lsgd/transport.h */
+    LSGD_KIND_MODEL = 3,     /* what is trained: lsgd/model.h */
+    LSGD_KIND_COMPRESSOR = 4 /* what travels at an average: lsgd/compressor.h */
 };
 
 /*
@@ -101,7 +104,8 @@ typedef struct lsgd_plugin {
     uint32_t kind;        /* enum lsgd_plugin_kind */
     const char *name;     /* must equal the manifest's "name" */
     const char *version;  /* must equal the manifest's "version" */
-    const void *ops;      /* const lsgd_scaling_ops * or const lsgd_transport_ops * */
+    const void *ops;      /* const lsgd_scaling_ops *, lsgd_transport_ops *,
+                             lsgd_model_plugin_ops * or lsgd_compressor_ops * */
     /* Optional capabilities by name; NULL (or a NULL function) when absent.
      * MAY be called at any time while the library is loaded, from any
      * thread; MUST return NULL for a name it does not know.  What it
@@ -114,7 +118,8 @@ typedef const lsgd_plugin *(*lsgd_plugin_entry_fn)(void);
 /*
  * Growing a table at the end.  Every table lsgd passes across the ABI
  * (the descriptor, lsgd_scaling_ops, lsgd_transport_ops, lsgd_params,
- * lsgd_scaling_ctx, lsgd_transport_info) begins with struct_size, the
+ * lsgd_scaling_ctx, lsgd_transport_info, lsgd_model_plugin_ops,
+ * lsgd_model_data, lsgd_model_batch) begins with struct_size, the
  * sizeof the table had where it was built.  A field lies in the table when
  * struct_size reaches its end, LSGD_FIELD_END(type, field); an op is
  * present when, in addition, its pointer is not NULL:

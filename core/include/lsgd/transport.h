@@ -17,7 +17,7 @@
  *
  * Life of one instance, on each of the `world` ranks of a run:
  *
- *     open → { allreduce_mean | broadcast | barrier
+ *     open → { allreduce_mean | broadcast | barrier | allgather
  *              | iallreduce_mean → test* → wait? | bytes_sent }* → close
  *
  *   - Every rank opens once, with its own rank and the same world and
@@ -138,6 +138,14 @@ typedef struct lsgd_transport_ops {
      * be while a native request is outstanding; MUST NOT block.  Without
      * it the host counts what a reduce-scatter + all-gather sends. */
     uint64_t (*bytes_sent)(const void *self);
+
+    /* Optional: data[world × n] ← every rank's part, rank r's at data + r·n
+     * (each rank has filled in its own): every rank ends with the same bits.
+     * The floats are opaque 4-byte words (compressed payloads,
+     * lsgd/compressor.h): copied, never computed on.  Without it the host
+     * broadcasts each rank's part in turn; with it each rank's part can
+     * travel to all the others at once. */
+    int (*allgather)(void *self, float *data, size_t n, lsgd_error *err);
 } lsgd_transport_ops;
 
 /*

@@ -93,8 +93,20 @@ static int check_options(compare_options *o, const compare_set *s)
     found = !o->baseline;
     for (size_t g = 0; g < s->n_groups; g++)
         found |= o->baseline && strcmp(s->groups[g].method, o->baseline) == 0;
-    if (!found)
-        return cli_fail(2, "--baseline %.60s: no such method in these runs", o->baseline);
+    if (!found) {
+        char methods[512] = "";
+        size_t used = 0;
+        for (size_t g = 0; g < s->n_groups && used < sizeof methods; g++) {
+            size_t first = 0;
+            while (strcmp(s->groups[first].method, s->groups[g].method) != 0)
+                first++;
+            if (first == g)
+                used += (size_t)snprintf(methods + used, sizeof methods - used, "%s%s",
+                                         used ? ", " : "", s->groups[g].method);
+        }
+        return cli_fail(2, "--baseline %.60s: no such method in these runs; methods: %s",
+                        o->baseline, methods);
+    }
     if (!o->baseline)
         o->baseline = s->groups[0].method;
     return 0;

@@ -179,7 +179,7 @@ int compare_load(compare_set *s, const char *const *dirs, size_t n_dirs,
     s->keys = json_array();
     for (size_t i = 0; i < n_targets && i < SWEEP_MAX_TARGETS; i++, s->n_targets++)
         if (sweep_target_parse(&s->targets[i], targets[i], err))
-            return err->code;
+            return lsgd_error_prefix(err, "--target: ");
     char (*labels)[256] = calloc(n_dirs ? n_dirs : 1, sizeof *labels);
     json_t *none = json_object();
     if (!labels || !none) {

@@ -56,8 +56,40 @@ static const char usage_text[] =
     "      each method at its best KEY by QUANTITY, seed-paired differences\n"
     "      against the baseline; compare.md, compare.csv and figures\n"
     "\n"
-    "options: --help, --version\n"
+    "options: --help, --version; lsgd COMMAND --help shows that command's part\n"
     "exit status: 0 success, 1 runtime failure, 2 bad input\n";
+
+/* "lsgd COMMAND --help": that command's lines of usage_text (its synopsis
+ * lines, as "lsgd COMMAND …", and the indented text under them) on stdout.
+ * Returns 0, or -1 when usage_text has no such command. */
+static int command_help(const char *command)
+{
+    size_t n = strlen(command);
+    int in_command = 0, shown = 0;
+    for (const char *line = usage_text; *line;) {
+        const char *end = strchr(line, '\n');
+        int len = (int)(end - line);
+        int synopsis = strncmp(line, "  ", 2) == 0 && line[2] != ' ';
+        if (synopsis)
+            in_command = strncmp(line + 2, command, n) == 0 && line[2 + n] == ' ';
+        else if (strncmp(line, "      ", 6) != 0)
+            in_command = 0;
+        if (in_command && synopsis)
+            printf("%s  lsgd %.*s\n", shown++ ? "" : "usage:\n", len - 2, line + 2);
+        else if (in_command)
+            printf("%.*s\n", len, line);
+        line = end + 1;
+    }
+    return shown ? 0 : -1;
+}
+
+static int asks_for_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
 
 static int version(void)
 {
@@ -88,6 +120,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0)
         return version();
+    if (asks_for_help(sub_argc, sub_argv) && command_help(command) == 0)
+        return 0;
     if (strcmp(command, "run") == 0)
         return lsgd_cli_run(sub_argc, sub_argv);
     if (strcmp(command, "worker") == 0)

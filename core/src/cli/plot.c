@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/plot_style.h"
 #include "io/metrics.h"
@@ -134,10 +135,7 @@ static void plot_one(FILE *gp, const char *tmp, const char *out_dir, const char 
     free(plot);
 }
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: lsgd plot RUN_DIR... [-o DIR]\n");
-}
+static const char usage[] = "lsgd plot RUN_DIR... [-o DIR]";
 
 /* "run-a, run-b" (cut at 200 characters). */
 static void title_of(char *out, size_t cap, const run_data *runs, int count)
@@ -174,17 +172,18 @@ int lsgd_cli_plot(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
             out_dir = argv[++i];
+        } else if (strcmp(argv[i], "-o") == 0) {
+            return cli_fail(2, "plot: -o needs a value; usage: %s", usage);
         } else if (argv[i][0] == '-') {
-            usage();
-            return 2;
+            return cli_fail(2, "plot: unknown option '%.60s'; usage: %s", argv[i], usage);
         } else if (count < 64) {
             dirs[count++] = argv[i];
+        } else {
+            return cli_fail(2, "plot: more than 64 run directories; plot at most 64 at once");
         }
     }
-    if (count == 0) {
-        usage();
-        return 2;
-    }
+    if (count == 0)
+        return cli_fail(2, "plot: missing RUN_DIR; usage: %s", usage);
     if (!out_dir)
         out_dir = dirs[0];
     run_data *runs = calloc((size_t)count, sizeof *runs);

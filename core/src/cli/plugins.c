@@ -43,12 +43,14 @@ static int discover(lsgd_registry *reg, const cli_args *a)
     return rc ? cli_report(&err) : 0;
 }
 
-static const char *requires_text(char *out, size_t cap, const lsgd_manifest *m)
+/* The manifest's array `list` ("requires", "provides") as "a, b", or "-". */
+static const char *capabilities_text(char *out, size_t cap, const lsgd_manifest *m,
+                                     const char *list)
 {
     const char *names[16];
     size_t n = 0, i;
     json_t *c;
-    json_array_foreach(m->requires, i, c) {
+    json_array_foreach(json_object_get(m->document, list), i, c) {
         if (n < 16)
             names[n++] = json_string_value(c);
     }
@@ -59,15 +61,20 @@ static const char *requires_text(char *out, size_t cap, const lsgd_manifest *m)
     return out;
 }
 
+static const char *requires_text(char *out, size_t cap, const lsgd_manifest *m)
+{
+    return capabilities_text(out, cap, m, "requires");
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static json_t *manifest_json(const lsgd_manifest *m)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O}", "name", m->name, "kind",
-                     lsgd_kind_name(m->kind), "version", m->version, "abi",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "name", m->name,
+                     "kind", lsgd_kind_name(m->kind), "version", m->version, "abi",
                      m->abi_major == LSGD_ABI_MAJOR ? "compatible" : "incompatible", "origin",
                      m->origin, "manifest", m->path, "library", m->library, "requires",
-                     m->requires, "params", m->params);
+                     m->requires, "provides", m->provides, "params", m->params);
 }
 
 static int list_json(const lsgd_registry *reg)
@@ -184,6 +191,8 @@ static void show_one(const lsgd_manifest *m, const lsgd_registry *reg)
     printf("  %s\n", m->description);
     printf("  manifest: %s (%s)\n  library:  %s\n  requires: %s\n", m->path, m->origin, m->library,
            requires_text(req, sizeof req, m));
+    if (m->kind == LSGD_KIND_MODEL)
+        printf("  provides: %s\n", capabilities_text(req, sizeof req, m, "provides"));
     for (size_t i = 0; i < reg->shadowed_count; i++)
         if (reg->shadowed[i].kind == m->kind && strcmp(reg->shadowed[i].name, m->name) == 0)
             printf("  shadows:  %s (%s)\n", reg->shadowed[i].path, reg->shadowed[i].origin);
@@ -191,7 +200,10 @@ static void show_one(const lsgd_manifest *m, const lsgd_registry *reg)
         printf("  parameters: none\n");
         return;
     }
-    printf("  parameters (%s.params):\n", m->kind == LSGD_KIND_SCALING ? "scaling" : "transport");
+    /* the config key a plugin of this kind is selected under */
+    const char *selected_by =
+        m->kind == LSGD_KIND_COMPRESSOR ? "compression" : lsgd_kind_name(m->kind);
+    printf("  parameters (%s.params):\n", selected_by);
     printf("    %-16s %-8s %-12s %-20s %s\n", "NAME", "TYPE", "DEFAULT", "RANGE", "DESCRIPTION");
     const char *key;
     json_t *p;
@@ -279,12 +291,15 @@ static int check(const char *path)
         lsgd_manifest_free(&m);
         return LSGD_ERR_INPUT;
     }
-    char req[128];
+    char req[128], gives[128] = "";
+    if (m.kind == LSGD_KIND_MODEL)
+        snprintf(gives, sizeof gives, "; provides %s",
+                 capabilities_text(req, sizeof req, &m, "provides"));
     printf("ok: %s plugin '%s' %s (ABI %u.%u): %s agrees with %s; %zu parameter%s, defaults "
-           "valid; requires %s\n",
+           "valid; requires %s%s\n",
            lsgd_kind_name(m.kind), m.name, m.version, loaded.abi_major, loaded.abi_minor,
            m.library, m.path, json_object_size(m.params),
-           json_object_size(m.params) == 1 ? "" : "s", requires_text(req, sizeof req, &m));
+           json_object_size(m.params) == 1 ? "" : "s", requires_text(req, sizeof req, &m), gives);
     lsgd_manifest_free(&m);
     return 0;
 }

@@ -60,6 +60,17 @@ static int report(const sweep_plan *p, const sweep_run *r, lsgd_error *err)
     if (blame(origin, sizeof origin, r, message, &rest))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %s (run %s): %s", p->file, origin,
                               r->name, rest);
+    /* the base alone is at fault: name it as the sweep file does (an inline
+     * base's temporary file is gone by the time the user reads this) */
+    size_t n = strlen(p->base);
+    if (strncmp(message, p->base, n) == 0 && message[n] == ':') {
+        const char *own = message + n + 1 + (message[n + 1] == ' ');
+        if (p->inline_base)
+            return lsgd_error_set(err, err->code ? err->code : LSGD_ERR_INPUT, "%s: base: %s",
+                                  p->file, own);
+        return lsgd_error_set(err, err->code ? err->code : LSGD_ERR_INPUT, "%s: base %s: %s",
+                              p->file, p->base, own);
+    }
     return lsgd_error_set(err, err->code ? err->code : LSGD_ERR_INPUT, "%s: run %s: %s",
                           p->file, r->name, message);
 }

@@ -371,11 +371,30 @@ static void distinct_names(sweep_plan *p)
     }
 }
 
+/* Each run's directory is the sweep's to choose: an override of
+ * output.dir (or of the whole output section) would be silently replaced. */
+static int refuse_output_dir(const sweep_plan *p, const sweep_run *r, lsgd_error *err)
+{
+    for (size_t k = 0; k < r->n_sets; k++) {
+        const char *set = r->sets[k];
+        if (strncmp(set, "output.dir=", 11) != 0 &&
+            (strncmp(set, "output=", 7) != 0 || !strstr(set, "\"dir\"")))
+            continue;
+        const char *origin = json_string_value(json_object_get(r->origins, set));
+        return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: %s: the sweep sets output.dir of each "
+                              "run (<output>/<run name>); set the sweep's \"output\" or -o DIR "
+                              "instead", p->file, origin ? origin : set);
+    }
+    return LSGD_OK;
+}
+
 static int finish_runs(sweep_plan *p, lsgd_error *err)
 {
     distinct_names(p);
     for (size_t i = 0; i < p->n_runs; i++) {
         sweep_run *r = &p->runs[i];
+        if (refuse_output_dir(p, r, err))
+            return err->code;
         if ((size_t)snprintf(r->dir, sizeof r->dir, "%s/%s", p->output, r->name) >= sizeof r->dir)
             return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: output: %s/%s is too long a path",
                                   p->file, p->output, r->name);

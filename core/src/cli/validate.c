@@ -20,7 +20,7 @@ static void summarize(const json_t *cfg, const char *path)
 {
     printf("ok: %s: model %s, %d worker%s, %s for %.0f steps, schedule %s, scaling %s, "
            "transport %s%s%s, output %s\n",
-           path, lsgd_config_string(cfg, "model.type", "?"),
+           path, lsgd_config_string(cfg, "model.type", lsgd_config_string(cfg, "model.plugin", "?")),
            (int)lsgd_config_number(cfg, "workers", 1),
            lsgd_config_number(cfg, "workers", 1) == 1 ? "" : "s",
            lsgd_config_string(cfg, "algorithm.type", "?"),

@@ -22,7 +22,7 @@ typedef struct idx_file {
     const char *path;
     gzFile gz;
     unsigned char *bytes; /* header then payload, decompressed */
-    size_t size;
+    size_t size, cap;     /* bytes held, allocated */
     size_t dims[4];
     int ndim;
 } idx_file;
@@ -59,14 +59,19 @@ static int open_idx(idx_file *f, const char *what, lsgd_error *err)
 static int read_upto(idx_file *f, size_t want, int *cut, lsgd_error *err)
 {
     *cut = 0;
-    if (want > f->size) {
-        unsigned char *more = realloc(f->bytes, want);
-        if (!more)
-            return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", f->path);
-        f->bytes = more;
-    }
     while (f->size < want) {
-        size_t chunk = want - f->size > (1u << 30) ? (1u << 30) : want - f->size;
+        /* The buffer grows with what arrives, not with what the header
+         * claims: a 44-byte file promising 4 GB allocates no 4 GB. */
+        if (f->size == f->cap) {
+            size_t cap = f->cap < (1u << 16) ? 1u << 16 : f->cap * 2;
+            cap = cap < want ? cap : want;
+            unsigned char *more = realloc(f->bytes, cap);
+            if (!more)
+                return lsgd_error_set(err, LSGD_ERR_RUNTIME, "%s: out of memory", f->path);
+            f->bytes = more;
+            f->cap = cap;
+        }
+        size_t chunk = f->cap - f->size > (1u << 30) ? (1u << 30) : f->cap - f->size;
         int got = gzread(f->gz, f->bytes + f->size, (unsigned)chunk);
         int code;
         const char *msg = gzerror(f->gz, &code);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "engine/compression.h"
 #include "engine/algorithm.h"
 #include "engine/sampler.h"
 #include "engine/schedule.h"
@@ -130,6 +131,7 @@ typedef struct lsgd_run {
     int has_scaling;
     lsgd_scaling outer;
     lsgd_transport *transport;
+    lsgd_compression *compression; /* NULL: models averaged uncompressed */
 
     /* vectors [dim] ([dim + slots] where averaged with a report) */
     float *x;         /* this worker's model, then report slots */

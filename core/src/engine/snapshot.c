@@ -22,7 +22,8 @@
  * offsets), config (the config text, to say what changed), x, the scaling
  * state and clock (and the outer optimizer's), the records of the
  * algorithm's state (its ops table's `records`: overlap's anchor, …) and
- * the outer optimizer's x_prev ("x_sync"), the RNG states, the sampler's
+ * the outer optimizer's x_prev ("x_sync"), the compressed average's base,
+ * residual, round and plugin state, the RNG states, the sampler's
  * permutation and position, and the report of the last round, which is
  * still to be delivered.
  */
@@ -54,15 +55,17 @@ void lsgd_snapshot_path(char *out, size_t n, const lsgd_run *run, int previous)
              previous ? ".prev" : "");
 }
 
-enum { STATE_RECORDS = LSGD_ALGORITHM_RECORDS + 1 };
+enum { STATE_RECORDS = LSGD_ALGORITHM_RECORDS + 1 + LSGD_COMPRESSION_RECORDS };
 
-/* The records of the algorithm's state and the outer optimizer's:
+/* The records of the algorithm's state, the outer optimizer's and the
+ * compressed average's:
  * out[STATE_RECORDS]; returns how many. */
 static size_t state_records(const lsgd_run *run, lsgd_record *out)
 {
     const lsgd_algorithm *alg = run->set.algorithm;
     size_t n = alg->records ? alg->records(run, out) : 0;
-    return n + lsgd_outer_records(run, out + n);
+    n += lsgd_outer_records(run, out + n);
+    return n + lsgd_compression_records(run->compression, out + n);
 }
 
 int lsgd_snapshot_due(const lsgd_run *run)

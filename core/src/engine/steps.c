@@ -289,13 +289,33 @@ int lsgd_run_communicate_nothing(lsgd_run *run, lsgd_error *err)
     return lsgd_run_scaling_policy(run, err);
 }
 
+/* x ← x̄: the models' average with the report, or, with compression
+ * (engine/compression.h), the compressed average of the changes and the
+ * report in an average of its own. */
+static int average_models(lsgd_run *run, lsgd_error *err)
+{
+    if (!run->compression)
+        return lsgd_run_average_with_report(run, run->x, err);
+    double t0 = lsgd_now();
+    int rc = lsgd_compression_average(run->compression, run->transport, run->x, err);
+    run->round_comm_s += lsgd_now() - t0;
+    if (rc)
+        return lsgd_run_failed(run, err);
+    lsgd_report_pack(run, run->x + run->dim);
+    if (lsgd_run_average(run, run->x + run->dim, run->slots, err))
+        return err->code;
+    return lsgd_report_unpack(run, run->x + run->dim, err);
+}
+
 int lsgd_run_communicate_models(lsgd_run *run, lsgd_error *err)
 {
     lsgd_run_keep_before(run);
-    if (lsgd_run_average_with_report(run, run->x, err))
+    if (average_models(run, err))
         return err->code;
     lsgd_run_measure_drift(run, run->x);
     if (run->set.has_outer && lsgd_outer_step(run, err))
         return err->code;
+    if (run->compression) /* the next change is measured from here */
+        lsgd_compression_rebase(run->compression, run->x);
     return lsgd_run_scaling_policy(run, err);
 }

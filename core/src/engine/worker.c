@@ -168,7 +168,8 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, ls
 {
     static const struct { const char *section; int kind; } sections[] = {
         {"scaling", LSGD_KIND_SCALING}, {"outer", LSGD_KIND_SCALING},
-        {"transport", LSGD_KIND_TRANSPORT}};
+        {"transport", LSGD_KIND_TRANSPORT}, {"model", LSGD_KIND_MODEL},
+        {"compression", LSGD_KIND_COMPRESSOR}};
     static const char *const provides[] = {"hvp", "rng", NULL};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         char key[64];
@@ -185,11 +186,14 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, ls
                                   "outer.plugin: '%s' needs Hessian-vector products (its manifest "
                                   "requires \"hvp\"), but the outer optimizer steps on the "
                                   "pseudo-gradient and has no model to take them from", name);
-        if (hvp && !outer && run->model && !run->model->ops->hvp)
+        char model[128];
+        if (hvp && !outer &&
+            !lsgd_model_provides(json_object_get(run->cfg, "model"), &run->registry, "hvp",
+                                 model, sizeof model))
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "scaling.plugin: '%s' needs Hessian-vector products (its "
-                                  "manifest requires \"hvp\"), which model.type '%s' does not "
-                                  "provide", name, run->model->ops->type);
+                                  "manifest requires \"hvp\"), which %s does not provide", name,
+                                  model);
         snprintf(key, sizeof key, "%s.params", sections[i].section);
         if (with_files &&
             lsgd_params_check_files(m, lsgd_config_get(run->cfg, key), key, err))
@@ -244,6 +248,9 @@ static int open_plugins(lsgd_run *run, lsgd_error *err)
                                   "outer optimizer has no model to take them from",
                                   run->outer.name);
     }
+    if (lsgd_compression_open(&run->compression, run->cfg, &run->registry, run->model,
+                              run->set.seed, run->rank, run->world, err))
+        return err->code;
     run->oracle = (lsgd_oracle){.model = run->model, .rng = &run->scaling_rng};
     run->ctx = (lsgd_scaling_ctx){
         .struct_size = sizeof run->ctx, .dim = run->dim, .host = &run->oracle,
@@ -283,12 +290,15 @@ static void initial_model(lsgd_run *run)
     run->model->ops->init(run->model, run->x, &init);
 }
 
-/* The algorithm's state and the outer optimizer's, from x₀. */
+/* The algorithm's state, the outer optimizer's and the compressed
+ * average's base, from x₀. */
 static int open_algorithm(lsgd_run *run, lsgd_error *err)
 {
     const lsgd_algorithm *alg = run->set.algorithm;
     if (alg->open && alg->open(run, err))
         return err->code;
+    if (run->compression)
+        lsgd_compression_rebase(run->compression, run->x);
     return lsgd_outer_open(run, err);
 }
 
@@ -380,8 +390,9 @@ static int read_settings(lsgd_run *run, lsgd_error *err)
 /* The data, this worker's shard and the model built on the data. */
 static int load_inputs(lsgd_run *run, lsgd_error *err)
 {
-    if (load_data(run, err) ||
-        lsgd_model_create(&run->model, json_object_get(run->cfg, "model"), run->train, err))
+    if (load_data(run, err) || (!run->has_registry && open_registry(run, err)) ||
+        lsgd_model_open(&run->model, json_object_get(run->cfg, "model"), run->train,
+                        &run->registry, err))
         return err->code;
     run->dim = run->model->dim;
     return LSGD_OK;
@@ -461,6 +472,7 @@ static void run_close(lsgd_run *run)
         lsgd_metrics_close(&run->metrics);
     if (run->transport)
         lsgd_transport_close(run->transport);
+    lsgd_compression_close(run->compression);
     if (run->set.has_outer && run->outer.ops)
         lsgd_scaling_close(&run->outer);
     if (run->has_scaling)

@@ -365,6 +365,9 @@ static int resolve_plugins(json_t *cfg, lsgd_error *err)
     if (!rc)
         rc = resolve_plugin(json_object_get(cfg, "transport"), "transport", LSGD_KIND_TRANSPORT,
                             &reg, err);
+    if (!rc)
+        rc = resolve_plugin(json_object_get(cfg, "compression"), "compression",
+                            LSGD_KIND_COMPRESSOR, &reg, err);
     lsgd_registry_free(&reg);
     return rc;
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "host/ops_table.h"
+#include "lsgd/model.h"
 #include "lsgd/scaling.h"
 #include "util/input_file.h"
 
@@ -168,33 +169,42 @@ static int check_descriptor(const lsgd_plugin *p, inspection *in)
     return LSGD_OK;
 }
 
-static int requires_capability(const lsgd_manifest *m, const char *name)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(m->requires, i, c) {
-        if (json_is_string(c) && strcmp(json_string_value(c), name) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* A problem the ops table check found, said as the loader says any. */
 static void ops_problem(void *ctx, const char *problem)
 {
     refuse(ctx, "%s", problem);
 }
 
+/* A model's hvp op and its manifest's provides ["hvp"] come together:
+ * the manifest is what `lsgd validate` checks OASIS against. */
+static void check_model_hvp(const lsgd_plugin *p, inspection *in)
+{
+    const lsgd_model_plugin_ops *ops = p->ops;
+    int has = LSGD_HAS_OP(ops, lsgd_model_plugin_ops, hvp);
+    int says = lsgd_manifest_lists(in->m, "provides", "hvp");
+    if (has && !says)
+        refuse(in, "has an hvp op but manifest %s does not list \"hvp\" in provides",
+               in->m->path);
+    else if (!has && says)
+        refuse(in, "manifest %s lists \"hvp\" in provides but the ops table has no hvp",
+               in->m->path);
+}
+
 /* The table (ops_table.h), then what only the manifest can tell: a
- * plugin taking Hessian-vector products says so in `requires`. */
+ * plugin taking Hessian-vector products says so in `requires`, a model
+ * giving them in `provides`. */
 static void check_ops(const lsgd_plugin *p, inspection *in)
 {
     if (lsgd_ops_check(p, ops_problem, in) && stop(in))
         return;
+    if (p->kind == LSGD_KIND_MODEL) {
+        check_model_hvp(p, in);
+        return;
+    }
     const lsgd_scaling_ops *ops = p->ops;
     if (p->kind == LSGD_KIND_SCALING &&
         ops->struct_size >= LSGD_FIELD_END(lsgd_scaling_ops, statistic_kind) &&
-        ops->statistic_kind == LSGD_STATISTIC_HVP && !requires_capability(in->m, "hvp"))
+        ops->statistic_kind == LSGD_STATISTIC_HVP && !lsgd_manifest_lists(in->m, "requires", "hvp"))
         refuse(in, "takes Hessian-vector products (statistic_kind HVP) but manifest %s does not "
                "list \"hvp\" in requires", in->m->path);
 }

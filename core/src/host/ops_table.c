@@ -9,6 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "host/registry.h"
+#include "lsgd/compressor.h"
+#include "lsgd/model.h"
 #include "lsgd/scaling.h"
 #include "lsgd/transport.h"
 
@@ -20,7 +23,13 @@ typedef struct required_op {
 
 #define REQUIRED(ops, type, field) {#field, LSGD_FIELD_END(type, field), LSGD_HAS_OP(ops, type, field)}
 
-enum { SCALING_REQUIRED = 4, TRANSPORT_REQUIRED = 5, MOST_REQUIRED = 5 };
+enum {
+    SCALING_REQUIRED = 4,
+    TRANSPORT_REQUIRED = 5,
+    MODEL_REQUIRED = 6,
+    COMPRESSOR_REQUIRED = 5,
+    MOST_REQUIRED = 6
+};
 
 /* The required ops of ops (of kind), in the order of the table, and its
  * struct_size; returns how many (0 for an unknown kind). */
@@ -45,6 +54,27 @@ static size_t required_ops(required_op *out, size_t *size, int kind, const void 
         __builtin_memcpy(out, list, sizeof list);
         return TRANSPORT_REQUIRED;
     }
+    if (kind == LSGD_KIND_MODEL) {
+        const lsgd_model_plugin_ops *m = ops;
+        *size = m->struct_size;
+        const required_op list[MODEL_REQUIRED] = {
+            REQUIRED(m, lsgd_model_plugin_ops, create), REQUIRED(m, lsgd_model_plugin_ops, destroy),
+            REQUIRED(m, lsgd_model_plugin_ops, describe), REQUIRED(m, lsgd_model_plugin_ops, init),
+            REQUIRED(m, lsgd_model_plugin_ops, loss_grad),
+            REQUIRED(m, lsgd_model_plugin_ops, evaluate)};
+        __builtin_memcpy(out, list, sizeof list);
+        return MODEL_REQUIRED;
+    }
+    if (kind == LSGD_KIND_COMPRESSOR) {
+        const lsgd_compressor_ops *c = ops;
+        *size = c->struct_size;
+        const required_op list[COMPRESSOR_REQUIRED] = {
+            REQUIRED(c, lsgd_compressor_ops, create), REQUIRED(c, lsgd_compressor_ops, destroy),
+            REQUIRED(c, lsgd_compressor_ops, max_encoded_bytes),
+            REQUIRED(c, lsgd_compressor_ops, encode), REQUIRED(c, lsgd_compressor_ops, decode)};
+        __builtin_memcpy(out, list, sizeof list);
+        return COMPRESSOR_REQUIRED;
+    }
     return 0;
 }
 
@@ -53,6 +83,8 @@ size_t lsgd_ops_min_size(int kind)
     static const union {
         lsgd_scaling_ops scaling;
         lsgd_transport_ops transport;
+        lsgd_compressor_ops compressor;
+        lsgd_model_plugin_ops model;
     } empty; /* struct_size 0: no op is read */
     required_op ops[MOST_REQUIRED];
     size_t size, n = required_ops(ops, &size, kind, &empty);
@@ -81,7 +113,7 @@ static void problem(checker *c, const char *fmt, ...)
 /* struct_size reaches every required op, and each is set. */
 static int check_required(const lsgd_plugin *plugin, checker *c)
 {
-    const char *kind = plugin->kind == LSGD_KIND_SCALING ? "scaling" : "transport";
+    const char *kind = lsgd_kind_name((int)plugin->kind);
     required_op ops[MOST_REQUIRED];
     size_t size, n = required_ops(ops, &size, (int)plugin->kind, plugin->ops);
     for (size_t i = 0; i < n; i++)
@@ -129,16 +161,17 @@ static void check_transport_rules(const lsgd_transport_ops *ops, checker *c)
 size_t lsgd_ops_check(const lsgd_plugin *plugin, lsgd_ops_problem_fn report, void *ctx)
 {
     checker c = {.report = report, .ctx = ctx};
-    if (plugin->kind != LSGD_KIND_SCALING && plugin->kind != LSGD_KIND_TRANSPORT) {
-        problem(&c, "unknown plugin kind %u (expected %d scaling or %d transport)", plugin->kind,
-                LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT);
+    if (lsgd_ops_min_size((int)plugin->kind) == 0) {
+        problem(&c, "unknown plugin kind %u (expected %d scaling, %d transport, %d model or %d "
+                "compressor)", plugin->kind, LSGD_KIND_SCALING, LSGD_KIND_TRANSPORT,
+                LSGD_KIND_MODEL, LSGD_KIND_COMPRESSOR);
         return c.problems;
     }
     if (check_required(plugin, &c))
         return c.problems;
     if (plugin->kind == LSGD_KIND_SCALING)
         check_scaling_rules(plugin->ops, &c);
-    else
+    else if (plugin->kind == LSGD_KIND_TRANSPORT)
         check_transport_rules(plugin->ops, &c);
     return c.problems;
 }

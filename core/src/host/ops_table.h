@@ -5,7 +5,9 @@
  *
  * A table is valid when its struct_size reaches the end of every op its
  * kind requires (lsgd/scaling.h: create, destroy, state_names, step;
- * lsgd/transport.h: open, close, allreduce_mean, broadcast, barrier), those
+ * lsgd/transport.h: open, close, allreduce_mean, broadcast, barrier;
+ * lsgd/model.h: create, destroy, describe, init, loss_grad, evaluate;
+ * lsgd/compressor.h: create, destroy, max_encoded_bytes, encode, decode), those
  * ops are set, and the kind's own rules hold (a statistic_kind other than
  * NONE has statistic and refresh; iallreduce_mean, test and wait come all
  * three or none).  Every optional op is then used only through

@@ -3,7 +3,8 @@
  *
  * Every op of every plugin kind that returns an int (scaling: create,
  * init, statistic, refresh, step; transport: open, allreduce_mean,
- * broadcast, barrier, iallreduce_mean, test, wait) is called through
+ * broadcast, barrier, allgather, iallreduce_mean, test, wait; compressor:
+ * create, encode, decode) is called through
  * LSGD_PLUGIN_CALL, so that:
  *   - any non-zero return is a failure, whatever err says;
  *   - the failure's code is LSGD_ERR_INPUT or LSGD_ERR_RUNTIME (a code the

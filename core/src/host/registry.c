@@ -31,6 +31,8 @@ const char *lsgd_kind_name(int kind)
     switch (kind) {
     case LSGD_KIND_SCALING: return "scaling";
     case LSGD_KIND_TRANSPORT: return "transport";
+    case LSGD_KIND_MODEL: return "model";
+    case LSGD_KIND_COMPRESSOR: return "compressor";
     default: return "unknown-kind";
     }
 }
@@ -41,6 +43,10 @@ static int kind_from_name(const char *name)
         return LSGD_KIND_SCALING;
     if (strcmp(name, "transport") == 0)
         return LSGD_KIND_TRANSPORT;
+    if (strcmp(name, "model") == 0)
+        return LSGD_KIND_MODEL;
+    if (strcmp(name, "compressor") == 0)
+        return LSGD_KIND_COMPRESSOR;
     return 0;
 }
 
@@ -140,6 +146,7 @@ int lsgd_manifest_read(lsgd_manifest *out, const char *path, lsgd_error *err)
     out->abi_minor = (int)json_number_value(json_object_get(abi, "minor"));
     out->params = json_object_get(doc, "params");     /* defaults filled: {} */
     out->requires = json_object_get(doc, "requires"); /* defaults filled: [] */
+    out->provides = json_object_get(doc, "provides"); /* defaults filled: [] */
     out->started_by = json_object_get(doc, "started_by"); /* defaults filled: [] */
     out->document = doc;
     out->origin = "file";
@@ -324,6 +331,17 @@ void lsgd_registry_free(lsgd_registry *reg)
     free(reg->plugins);
     free(reg->shadowed);
     memset(reg, 0, sizeof *reg);
+}
+
+int lsgd_manifest_lists(const lsgd_manifest *m, const char *list, const char *capability)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m->document, list), i, c) {
+        if (json_is_string(c) && strcmp(json_string_value(c), capability) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 int lsgd_registry_resolve(const lsgd_manifest **out, const lsgd_registry *reg, int kind,

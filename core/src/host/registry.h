@@ -27,6 +27,7 @@ typedef struct lsgd_manifest {
     int abi_major, abi_minor;
     json_t *params;    /* object: parameter name → schema (type, default, ranges, …) */
     json_t *requires;  /* array of capability names, e.g. ["hvp"] */
+    json_t *provides;  /* models: capabilities they offer, e.g. ["hvp"]; [] otherwise */
     json_t *started_by; /* array of launchers that start the workers, e.g. ["mpirun", "srun"];
                            [] when `lsgd run` starts them */
     json_t *document;  /* the whole manifest */
@@ -40,7 +41,7 @@ typedef struct lsgd_registry {
     size_t shadowed_count;
 } lsgd_registry;
 
-const char *lsgd_kind_name(int kind); /* "scaling", "transport" */
+const char *lsgd_kind_name(int kind); /* "scaling", "transport", "model" */
 
 /* Directory holding the built-in plugins, found beside liblsgd.so
  * (build/lib → build/plugins; PREFIX/lib → PREFIX/lib/lsgd/plugins). */
@@ -56,6 +57,9 @@ void lsgd_registry_free(lsgd_registry *reg);
 
 /* The manifest of kind+name, or an LSGD_ERR_INPUT naming config_key and the
  * nearest known names ("did you mean 'adam'?"). */
+/* 1 when the manifest's array `list` ("requires", "provides") names capability. */
+int lsgd_manifest_lists(const lsgd_manifest *m, const char *list, const char *capability);
+
 int lsgd_registry_resolve(const lsgd_manifest **out, const lsgd_registry *reg, int kind,
                           const char *name, const char *config_key, lsgd_error *err);
 

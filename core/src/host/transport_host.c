@@ -250,6 +250,24 @@ int lsgd_transport_broadcast(lsgd_transport *t, float *data, size_t n, int root,
     return rc;
 }
 
+int lsgd_transport_allgather(lsgd_transport *t, float *data, size_t n, lsgd_error *err)
+{
+    if (t->world == 1)
+        return LSGD_OK;
+    if (!LSGD_HAS_OP(t->ops, lsgd_transport_ops, allgather)) {
+        for (int r = 0; r < t->world; r++)
+            if (lsgd_transport_broadcast(t, data + (size_t)r * n, n, r, err))
+                return err->code;
+        return LSGD_OK;
+    }
+    double started = now_s();
+    emulate_link(t, n * sizeof(float));
+    int rc = TRANSPORT_CALL(t, err, "allgather", t->ops->allgather(t->self, data, n, err));
+    account(t, started,
+            has_bytes_sent(t) ? 0 : (uint64_t)n * sizeof(float) * (uint64_t)(t->world - 1));
+    return rc;
+}
+
 int lsgd_transport_barrier(lsgd_transport *t, lsgd_error *err)
 {
     double started = now_s();

@@ -48,6 +48,9 @@ int lsgd_transport_allreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd
 int lsgd_transport_broadcast(lsgd_transport *t, float *data, size_t n, int root,
                              lsgd_error *err);
 int lsgd_transport_barrier(lsgd_transport *t, lsgd_error *err);
+/* data[world × n] ← every rank's n floats (rank r's at data + r·n), by the
+ * plugin's allgather, or by one broadcast per rank when it has none. */
+int lsgd_transport_allgather(lsgd_transport *t, float *data, size_t n, lsgd_error *err);
 
 /* Non-blocking average: at most one outstanding; data untouched until wait. */
 int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd_error *err);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/registry.h"
 #include "util/limits.h"
 
 size_t model_add_tensor(model_base *base, const char *name, size_t rows, size_t cols,
@@ -267,32 +268,72 @@ static int check_size(const lsgd_model *model, lsgd_error *err)
                           LSGD_MAX_PARAMETERS, largest->name, shape);
 }
 
+static int quadratic_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
+                            lsgd_error *err)
+{
+    (void)train; /* data-free objectives */
+    return lsgd_quadratic_create(model, cfg, err);
+}
+
+/* The built-in models: the one table that says which `model.type`s exist,
+ * which learn from data and which offer Hessian-vector products (model
+ * plugins say the last in their manifest's "provides"). */
+static const struct builtin_model {
+    const char *type;
+    int (*create)(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
+                  lsgd_error *err);
+    int learns_from_data;
+    int has_hvp;
+} builtin_models[] = {
+    {"quadratic", quadratic_create, 0, 1},
+    {"least_squares", lsgd_least_squares_create, 1, 1},
+    {"logreg", lsgd_logreg_create, 1, 1},
+    {"softmax", lsgd_softmax_create, 1, 1},
+    {"mlp", lsgd_mlp_create, 1, 1},
+    {"cnn", lsgd_cnn_create, 1, 1},
+};
+
+enum { BUILTIN_MODELS = sizeof builtin_models / sizeof *builtin_models };
+
+static const struct builtin_model *builtin_model(const char *type)
+{
+    for (size_t k = 0; k < BUILTIN_MODELS; k++)
+        if (strcmp(builtin_models[k].type, type) == 0)
+            return &builtin_models[k];
+    return NULL;
+}
+
+static const char builtin_names[] = "quadratic, least_squares, logreg, softmax, mlp or cnn";
+
 static int create_typed(lsgd_model *model, const char *type, const json_t *cfg,
                         const lsgd_dataset *train, lsgd_error *err)
 {
-    if (strcmp(type, "quadratic") == 0)
-        return lsgd_quadratic_create(model, cfg, err);
-    const char *known[] = {"least_squares", "logreg", "softmax", "mlp", "cnn"};
-    int found = 0;
-    for (int k = 0; k < 5; k++)
-        found |= strcmp(type, known[k]) == 0;
-    if (!found)
+    const struct builtin_model *builtin = builtin_model(type);
+    if (!builtin)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "model.type: '%s'; expected quadratic, least_squares, logreg, "
-                              "softmax, mlp or cnn",
-                              type);
-    if (!train)
+                              "model.type: '%s'; expected %s, or model.plugin for a model plugin",
+                              type, builtin_names);
+    if (builtin->learns_from_data && !train)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "model.type: %s learns from data; expected data.train", type);
-    if (strcmp(type, "least_squares") == 0)
-        return lsgd_least_squares_create(model, cfg, train, err);
-    if (strcmp(type, "logreg") == 0)
-        return lsgd_logreg_create(model, cfg, train, err);
-    if (strcmp(type, "softmax") == 0)
-        return lsgd_softmax_create(model, cfg, train, err);
-    if (strcmp(type, "cnn") == 0)
-        return lsgd_cnn_create(model, cfg, train, err);
-    return lsgd_mlp_create(model, cfg, train, err);
+    return builtin->create(model, cfg, train, err);
+}
+
+int lsgd_model_provides(const json_t *cfg, const struct lsgd_registry *reg,
+                        const char *capability, char *what, size_t cap)
+{
+    const char *type = json_string_value(json_object_get(cfg, "type"));
+    const char *plugin = json_string_value(json_object_get(cfg, "plugin"));
+    snprintf(what, cap, "model.%s '%s'", plugin ? "plugin" : "type",
+             plugin ? plugin : type ? type : "?");
+    if (plugin) {
+        const lsgd_manifest *m;
+        if (!reg || lsgd_registry_resolve(&m, reg, LSGD_KIND_MODEL, plugin, "model.plugin", NULL))
+            return 1;
+        return lsgd_manifest_lists(m, "provides", capability);
+    }
+    const struct builtin_model *builtin = type ? builtin_model(type) : NULL;
+    return !builtin || strcmp(capability, "hvp") != 0 || builtin->has_hvp;
 }
 
 int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
@@ -302,8 +343,13 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
     json_t *type = json_object_get(cfg, "type");
     if (!json_is_string(type))
         return lsgd_error_set(err, LSGD_ERR_INPUT,
-                              "model.type: missing; expected quadratic, least_squares, logreg, "
-                              "softmax, mlp or cnn");
+                              "model.type: missing; expected %s, or model.plugin for a model "
+                              "plugin", builtin_names);
+    if (json_object_get(cfg, "params"))
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "model.params: only model plugins (model.plugin) take params; "
+                              "model.type '%s' reads its options from model itself",
+                              json_string_value(type));
     double l2 = model_l2_option(cfg);
     if (!(l2 >= 0))
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.l2: %g; expected >= 0", l2);
@@ -321,6 +367,19 @@ int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *t
     }
     *out = model;
     return LSGD_OK;
+}
+
+int lsgd_model_open(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
+                    const struct lsgd_registry *reg, lsgd_error *err)
+{
+    *out = NULL;
+    if (!json_object_get(cfg, "plugin"))
+        return lsgd_model_create(out, cfg, train, err);
+    if (json_object_get(cfg, "type"))
+        return lsgd_error_set(err, LSGD_ERR_INPUT,
+                              "model: both type and plugin are given; expected model.type for a "
+                              "built-in model or model.plugin for a model plugin, not both");
+    return lsgd_model_plugin_open(out, cfg, train, reg, err);
 }
 
 void lsgd_model_destroy(lsgd_model *model)

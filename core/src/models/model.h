@@ -53,10 +53,27 @@ struct lsgd_model {
     void *impl; /* the model's own fields and workspace */
 };
 
+struct lsgd_registry;
+
 /* Build the model of cfg ("model" key) for a training set (NULL for
- * data-free objectives); checks dimensions against the set. */
+ * data-free objectives): a built-in model ("type") or a model plugin
+ * ("plugin", resolved in reg; models/model_plugin.c adapts its public ops,
+ * lsgd/model.h, to this interface, so the engine calls every model the
+ * same way).  Checks dimensions against the set. */
+int lsgd_model_open(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
+                    const struct lsgd_registry *reg, lsgd_error *err);
+
+/* The same for the built-in models alone (no registry needed). */
 int lsgd_model_create(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
                       lsgd_error *err);
+
+/* Whether the model cfg selects offers capability ("hvp"), known without
+ * building it: a built-in type from the table of built-in models, a plugin
+ * from its manifest's "provides".  *what ← how messages name the model
+ * ("model.type 'cnn'", "model.plugin 'lsq'").  A type or plugin that does
+ * not exist counts as providing it (it is refused by name elsewhere). */
+int lsgd_model_provides(const json_t *cfg, const struct lsgd_registry *reg,
+                        const char *capability, char *what, size_t cap);
 void lsgd_model_destroy(lsgd_model *model);
 
 #endif

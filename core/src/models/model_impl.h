@@ -52,6 +52,12 @@ int lsgd_mlp_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *tr
 int lsgd_cnn_create(lsgd_model *model, const json_t *cfg, const lsgd_dataset *train,
                     lsgd_error *err);
 
+/* A model plugin (lsgd/model.h) behind this interface: cfg is
+ * {"plugin": NAME, "params": {…}}, resolved in reg (model_plugin.c). */
+struct lsgd_registry;
+int lsgd_model_plugin_open(lsgd_model **out, const json_t *cfg, const lsgd_dataset *train,
+                           const struct lsgd_registry *reg, lsgd_error *err);
+
 /* Append a tensor of rows×cols (cols 0: vector) at the end of the vector;
  * returns the new dimension, SIZE_MAX when it would wrap (a model that
  * large is refused by lsgd_model_create before anything is allocated). */

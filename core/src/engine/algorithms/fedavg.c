@@ -36,7 +36,10 @@ static int check(const json_t *cfg, lsgd_error *err)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "algorithm.fedavg: both participants and fraction; expected one "
                               "of them (K workers, or a fraction of the workers)");
-    return LSGD_OK;
+    return lsgd_compression_refuse(cfg, "fedavg",
+                                   "averages a sample of the workers through zeros from the "
+                                   "rest, which a compressed change cannot stand for; expected "
+                                   "local_sgd", err);
 }
 
 /* K of `world` workers. */

@@ -24,6 +24,16 @@ typedef struct local_gd {
     float *x_bar; /* regularized: the average the round started from */
 } local_gd;
 
+static int check(const json_t *cfg, lsgd_error *err)
+{
+    if (strcmp(lsgd_setting_string(cfg, "algorithm.local_gd.variant"), "regularized") != 0)
+        return LSGD_OK;
+    return lsgd_compression_refuse(cfg, "regularized local_gd",
+                                   "centres each worker's problem on the exact average x̄ (its "
+                                   "implicit bias, docs/algorithms.md §3); expected variant "
+                                   "'plain'", err);
+}
+
 static int local_gd_open(lsgd_run *run, lsgd_error *err)
 {
     local_gd *gd = calloc(1, sizeof *gd);
@@ -97,6 +107,7 @@ static void local_gd_close(lsgd_run *run)
 const lsgd_algorithm lsgd_algorithm_local_gd = {
     .name = "local_gd",
     .full_batch = 1,
+    .check = check,
     .open = local_gd_open,
     .steps = steps,
     .communicate = lsgd_run_communicate_models,

@@ -10,6 +10,10 @@
 
 static int check(const json_t *cfg, lsgd_error *err)
 {
+    if (lsgd_compression_refuse(cfg, "minibatch_sgd",
+                                "averages gradients every step: there is no change of the "
+                                "models to compress; expected local_sgd", err))
+        return err->code;
     return lsgd_outer_refuse(cfg, "minibatch_sgd",
                              "averages gradients every step, so there is no pseudo-gradient "
                              "for an outer optimizer", err);

@@ -49,6 +49,10 @@ static int check(const json_t *cfg, lsgd_error *err)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "scaling.state: 'average' would block overlap_local_sgd's "
                               "non-blocking average; expected 'local' or 'reset'");
+    if (lsgd_compression_refuse(cfg, "overlap_local_sgd",
+                                "averages without blocking, and that average has no "
+                                "compressed form yet; expected local_sgd", err))
+        return err->code;
     return lsgd_outer_refuse(cfg, "overlap_local_sgd",
                              "has its own anchor update; an outer optimizer does not combine "
                              "with it", err);

@@ -22,6 +22,10 @@ typedef struct post_local {
 
 static int check(const json_t *cfg, lsgd_error *err)
 {
+    if (lsgd_compression_refuse(cfg, "post_local_sgd",
+                                "averages gradients uncompressed during its warm-up; expected "
+                                "local_sgd", err))
+        return err->code;
     return lsgd_outer_refuse(cfg, "post_local_sgd",
                              "averages gradients during its warm-up, where an outer optimizer "
                              "has no pseudo-gradient", err);

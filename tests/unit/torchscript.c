@@ -1,0 +1,181 @@
+/*
+ * torchscript.c — the torchscript model plugin (plugins/torchscript, C++
+ * against libtorch), loaded from the built-in plugin directory through the
+ * host's model adapter: on the reference dumps of tools/export-model
+ * (tests/data/torchscript/: LeNet-5 on MNIST-shaped random samples, and a
+ * small MLP for flat rows) x₀ is the module's saved parameters bit for
+ * bit, and the loss, the gradient (autograd) and the HVP (double backward)
+ * equal PyTorch eager's; describe names the module's parameters; a file
+ * that is not a module is refused naming it; and the MLP trains under
+ * Local SGD over shm with OASIS through its HVP.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "harness.h"
+#include "host/registry.h"
+#include "host_fakes.h"
+#include "models/model.h"
+#include "reference_dump.h"
+#include "util/rng.h"
+
+/* A reference case as a data set with PyTorch eager's x, v, loss, grad, hvp. */
+typedef struct reference {
+    json_t *meta;
+    lsgd_dataset *set;
+    lsgd_registry reg;
+    lsgd_model *model;
+    float *blob, *x, *v, *grad, *hvp;
+    size_t n, dim;
+    uint32_t *rows;
+    lsgd_batch batch;
+} reference;
+
+static size_t meta_size(const json_t *meta, const char *key)
+{
+    return (size_t)json_integer_value(json_object_get(meta, key));
+}
+
+/* The dump's samples as a set, with their image shape. */
+static lsgd_dataset *sample_set(const reference *r, const char *name)
+{
+    size_t d = meta_size(r->meta, "features");
+    lsgd_dataset *set = reference_set(r->blob, r->blob + r->n * d, r->n, d,
+                                      (int)meta_size(r->meta, "classes"), name);
+    json_t *shape = json_object_get(r->meta, "sample_shape");
+    if (json_array_size(shape) == 3)
+        for (size_t k = 0; k < 3; k++)
+            set->sample_shape[k] = (size_t)json_integer_value(json_array_get(shape, k));
+    return set;
+}
+
+static void reference_load(reference *r, const char *name)
+{
+    char path[256];
+    r->meta = reference_meta("torchscript", name);
+    r->n = meta_size(r->meta, "n"), r->dim = meta_size(r->meta, "dim");
+    size_t d = meta_size(r->meta, "features");
+    snprintf(path, sizeof path, "tests/data/torchscript/%s.f32", name);
+    r->blob = reference_floats(path, r->n * d + r->n + 4 * r->dim);
+    r->set = sample_set(r, name);
+    r->x = r->blob + r->n * d + r->n;
+    r->v = r->x + r->dim, r->grad = r->v + r->dim, r->hvp = r->grad + r->dim;
+    lsgd_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(lsgd_registry_discover(&r->reg, NULL, &err), LSGD_OK);
+    snprintf(path, sizeof path, "tests/data/torchscript/%s.pt", name);
+    json_t *cfg = json_pack("{s:s, s:{s:s}}", "plugin", "torchscript", "params", "file",
+                            test_root_path(path));
+    int rc = lsgd_model_open(&r->model, cfg, r->set, &r->reg, &err);
+    json_decref(cfg);
+    if (rc != LSGD_OK)
+        fprintf(stderr, "\n  %s: %s\n", name, err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, LSGD_OK);
+    CU_ASSERT_EQUAL_FATAL(r->model->dim, r->dim);
+    r->rows = malloc(r->n * sizeof *r->rows);
+    for (size_t i = 0; i < r->n; i++)
+        r->rows[i] = (uint32_t)i;
+    r->batch = (lsgd_batch){r->set, r->rows, r->n, NULL};
+}
+
+static void reference_free(reference *r)
+{
+    lsgd_model_destroy(r->model);
+    lsgd_registry_free(&r->reg);
+    lsgd_dataset_free(r->set);
+    json_decref(r->meta);
+    free(r->blob);
+    free(r->rows);
+}
+
+static void expect_pytorch_eager(const char *name)
+{
+    reference r = {0};
+    reference_load(&r, name);
+    float *x = malloc(r.dim * sizeof *x), *g = malloc(r.dim * sizeof *g);
+    float *hv = malloc(r.dim * sizeof *hv);
+    lsgd_rng rng;
+    lsgd_rng_seed(&rng, 1, 0);
+    r.model->ops->init(r.model, x, &rng);
+    CU_ASSERT_EQUAL(memcmp(x, r.x, r.dim * sizeof *x), 0); /* x₀: the saved parameters */
+    lsgd_error err = {0};
+    double loss = NAN;
+    CU_ASSERT_EQUAL_FATAL(r.model->ops->loss_grad(r.model, x, &r.batch, &loss, g, &err), LSGD_OK);
+    double want = json_number_value(json_object_get(r.meta, "loss"));
+    CU_ASSERT_DOUBLE_EQUAL(loss, want, 1e-6 * (1 + fabs(want)));
+    double grad_gap = reference_relative_error(g, r.grad, r.dim);
+    CU_ASSERT(grad_gap < 1e-5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.model->ops->hvp);
+    CU_ASSERT_EQUAL_FATAL(r.model->ops->hvp(r.model, x, &r.batch, r.v, hv, &err), LSGD_OK);
+    double hvp_gap = reference_relative_error(hv, r.hvp, r.dim);
+    CU_ASSERT(hvp_gap < 1e-4);
+    if (grad_gap >= 1e-5 || hvp_gap >= 1e-4 || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\n  %s: gradient gap %.3g, HVP gap %.3g\n", name, grad_gap, hvp_gap);
+    free(x), free(g), free(hv);
+    reference_free(&r);
+}
+
+LSGD_TEST(torchscript, lenet5_gradient_and_hvp_equal_pytorch_eager_on_the_reference_batch)
+{
+    expect_pytorch_eager("lenet5");
+}
+
+LSGD_TEST(torchscript, a_flat_row_mlp_gradient_and_hvp_equal_pytorch_eager)
+{
+    expect_pytorch_eager("mlp13");
+}
+
+LSGD_TEST(torchscript, describe_lists_the_modules_parameters_in_order_as_views_into_x)
+{
+    reference r = {0};
+    reference_load(&r, "lenet5");
+    json_t *doc = r.model->ops->describe(r.model);
+    json_t *tensors = json_object_get(doc, "tensors");
+    json_t *want = json_object_get(r.meta, "tensors");
+    CU_ASSERT_EQUAL(json_array_size(tensors), json_array_size(want));
+    size_t offset = 0, i;
+    json_t *t;
+    json_array_foreach(tensors, i, t) {
+        json_t *w = json_array_get(want, i);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(t, "name")),
+                               json_string_value(json_object_get(w, "name")));
+        CU_ASSERT_TRUE(json_equal(json_object_get(t, "shape"), json_object_get(w, "shape")));
+        CU_ASSERT_EQUAL((size_t)json_integer_value(json_object_get(t, "offset")), offset);
+        size_t size = 1, k;
+        json_t *s;
+        json_array_foreach(json_object_get(w, "shape"), k, s) size *= (size_t)json_integer_value(s);
+        offset += size;
+    }
+    CU_ASSERT_EQUAL(offset, r.dim);
+    json_decref(doc);
+    reference_free(&r);
+}
+
+LSGD_TEST(torchscript, a_file_that_is_not_a_scripted_module_is_refused_naming_it)
+{
+    HOST_TMPDIR(work);
+    const char *bogus = test_write_file(work, "bogus.pt", "not a zip archive\n");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run '%s' --set model.params.file='%s' --set workers=1", work,
+             lsgd_bin(), test_root_path("tests/data/torchscript/run.json"), bogus);
+    expect_input_error(cmd, "torchscript", "bogus.pt", NULL);
+}
+
+LSGD_TEST(torchscript, an_mlp_module_trains_under_local_sgd_over_shm_with_oasis)
+{
+    HOST_TMPDIR(work);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run '%s' --set model.params.file='%s'", work,
+             lsgd_bin(), test_root_path("tests/data/torchscript/run.json"),
+             test_root_path("tests/data/torchscript/mlp13.pt"));
+    test_output o = test_run(cmd, 120);
+    if (o.status != 0)
+        fprintf(stderr, "\n$ %s\n%s%s\n", cmd, o.out, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    const char *acc = strstr(o.out, "test accuracy ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(acc);
+    CU_ASSERT(atof(acc + strlen("test accuracy ")) >= 90.0);
+    test_output_free(&o);
+}
