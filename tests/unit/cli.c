@@ -124,7 +124,7 @@ LSGD_TEST(cli, every_tool_prints_its_usage_on_help_and_exits_0)
         {"bench", "tools/bench [AREA", 0},
         {"new-plugin", "usage: new-plugin scaling|transport", 1},
         {"fresh-check", "tools/fresh-check [--keep]", 0},
-        {"reproduce", "tools/reproduce [--quick]", 0},
+        {"reproduce", "tools/reproduce [--fresh] [EXPERIMENT]", 0},
     };
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         for (int h = 0; h < 2; h++) {

@@ -381,6 +381,16 @@ static const char *hand_sweep(void)
     return test_root_path("tests/data/sweep/hand");
 }
 
+/* `lsgd compare ARGS` in dir, which must succeed. */
+static void compare_in(const char *dir, const char *args)
+{
+    test_output o = lsgd_in(dir, args);
+    if (o.status)
+        fprintf(stderr, "\n%s", o.err);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
 /* Method a at lr 1: final training losses 0.1, 0.05, 0.12 (seeds 1-3):
  * mean 0.09, deviations 0.01, -0.04, 0.03, sample variance
  * (0.0001 + 0.0016 + 0.0009) / 2 = 0.0013, standard error
@@ -399,11 +409,7 @@ LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_compu
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp --no-plot", hand_sweep());
-    test_output o = lsgd_in(dir, args);
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    compare_in(dir, args);
     char csv[4300];
     snprintf(csv, sizeof csv, "%s/cmp/compare.csv", dir);
     CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,1,", "final.train_loss:mean"), 0.09, 1e-9);
@@ -669,4 +675,77 @@ LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo/sweep.jsonl: cannot read sweep results: it is a "
                                          "FIFO (named pipe)"));
     test_output_free(&o);
+}
+
+/* ---- speed-up against workers ------------------------------------------------ */
+
+/* tests/data/sweep/workers: methods a (1, 2, 4 workers) and b (2, 4), two
+ * seeds, the loss 0.4, 0.2, 0.1, 0.05 so that train_loss <= 0.15 is first
+ * met at round 3, at the wall time of its third row.  a: 4 and 6 s at 1
+ * worker (mean 5), 2.5 and 2.5 at 2 (speed-up 5 / 2.5 = 2), 2 and 1 at 4
+ * (mean 1.5, speed-up 3.3333, ideal 4); b, relative to its smallest, 2
+ * workers: 8 and 8 s, then 4 and 6 at 4 (mean 5, speed-up 1.6, ideal 2). */
+LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smallest_workers)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    char args[4400];
+    snprintf(args, sizeof args, "compare '%s' -o cmp",
+             test_root_path("tests/data/sweep/workers"));
+    compare_in(dir, args);
+    char csv[4300];
+    snprintf(csv, sizeof csv, "%s/cmp/speedup.csv", dir);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,1,", "time"), 5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,1,", "speedup"), 1, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,2,", "speedup"), 2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,4,", "time"), 1.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,4,", "speedup"), 10.0 / 3, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "a,4,", "ideal"), 4, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "b,2,", "speedup"), 1, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "b,4,", "speedup"), 1.6, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(csv_value(csv, "b,4,", "ideal"), 2, 1e-12);
+    CU_ASSERT_EQUAL(csv_value(csv, "b,4,", "seeds"), 2);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/cmp/speedup_workers.svg", dir);
+    char *svg = test_read_file(path, NULL);
+    CU_ASSERT(svg && strstr(svg, "workers: speed-up (wall_to_target)") && strstr(svg, ">a<") &&
+              strstr(svg, ">b<") && strstr(svg, ">ideal<") && strstr(svg, "stroke-dasharray"));
+    free(svg);
+    CU_ASSERT(exists(dir, "cmp/speedup_workers.png"));
+    snprintf(path, sizeof path, "%s/cmp/compare.md", dir);
+    char *md = test_read_file(path, NULL);
+    CU_ASSERT(md && strstr(md, "## Speed-up against workers") &&
+              strstr(md, "| a | 4 | 2 | 1.5 | 3.33 | 4 |") && strstr(md, "| b | 4 | 2 | 5 | 1.6 | 2 |"));
+    free(md);
+
+    /* a sweep that does not vary workers has no speed-ups */
+    snprintf(args, sizeof args, "compare '%s' -o cmp2 --no-plot", hand_sweep());
+    compare_in(dir, args);
+    CU_ASSERT(!exists(dir, "cmp2/speedup.csv"));
+}
+
+/* ---- the reproduction's sweeps ----------------------------------------------- */
+
+/* The sweep files of tools/reproduce (examples/reproduce/sweeps) expand,
+ * each run's config checked with its data (MNIST fetched first); the two
+ * 1-D speed-up sweeps (5600 runs) are left to tools/reproduce, as checking
+ * them takes minutes on a loaded machine. */
+LSGD_TEST(sweep, the_sweeps_tools_reproduce_runs_expand_with_every_run_checked)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *sweeps[] = {"savic_quadratic", "savic_mnist", "spiridonoff_quadratic3d",
+                            "localgd_implicit_bias", "overlap_calibrate", "overlap_local_sgd"};
+    const size_t runs[] = {45, 24, 400, 4, 1, 2};
+    for (size_t k = 0; k < sizeof sweeps / sizeof sweeps[0]; k++) {
+        char args[256], expect[64];
+        snprintf(args, sizeof args, "sweep examples/reproduce/sweeps/%s.sweep.json --dry-run",
+                 sweeps[k]);
+        test_output o = lsgd_in(test_root_dir(), args);
+        if (o.status)
+            fprintf(stderr, "\n  %s: %s", sweeps[k], o.err);
+        CU_ASSERT_EQUAL(o.status, 0);
+        snprintf(expect, sizeof expect, "lsgd sweep: %zu runs of ", runs[k]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(o.out, expect));
+        test_output_free(&o);
+    }
 }

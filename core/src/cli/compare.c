@@ -6,7 +6,8 @@
  * of that axis (for each setting of the other axes) by the mean of
  * --by over seeds — more seeds meeting the target first, then the better
  * mean — as papers tune each method at its own best step size.  Then the
- * table (compare.md, also on stdout; compare.csv) and the figures.
+ * table (compare.md, also on stdout; compare.csv), for a worker sweep the
+ * speed-ups (compare_speedup.c), and the figures.
  */
 #include <math.h>
 #include <stdio.h>
@@ -187,7 +188,7 @@ int lsgd_cli_compare(int argc, char **argv)
         if (a.o.best_of)
             choose_best(&s, &a.o);
         compare_find_varying(&s);
-        if (compare_report_write(&s, &a.o, &err))
+        if (compare_report_write(&s, &a.o, &err) || compare_speedup_write(&s, &a.o, &err))
             rc = cli_report(&err);
         else if (!a.no_plot)
             rc = compare_plot(&s, &a.o);

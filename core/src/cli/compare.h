@@ -80,6 +80,31 @@ int compare_quantity_maximized(const char *name);
 size_t compare_group_values(const compare_set *s, const compare_group *g, const char *name,
                             double *values, long *seeds);
 
+/* ---- speed-up against workers (compare_speedup.c) ------------------------- */
+
+enum { COMPARE_SPEEDUP_MAX_LINES = 64, COMPARE_SPEEDUP_MAX_POINTS = 64 };
+
+typedef struct compare_speedup_point {
+    double workers;
+    double time;     /* mean over seeds of compare_speedup_quantity */
+    size_t seeds;    /* the seeds that measured it (met the target) */
+    double speedup;  /* time at the line's smallest workers / time */
+    double ideal;    /* workers / the line's smallest workers */
+} compare_speedup_point;
+
+typedef struct compare_speedup_line {
+    char label[512]; /* the method, with the other values when it needs more lines */
+    compare_speedup_point points[COMPARE_SPEEDUP_MAX_POINTS]; /* by workers */
+    size_t n_points;
+    double base_workers; /* w0: the smallest workers with a time; NAN when none */
+} compare_speedup_line;
+
+/* The time speed-ups are of: "wall_to_target" with a target, else "final.wall_s". */
+const char *compare_speedup_quantity(const compare_set *s);
+/* The lines of the settings shown whose values hold "workers" (none when
+ * the runs do not vary it), at most cap. */
+size_t compare_speedup_lines(const compare_set *s, compare_speedup_line *lines, size_t cap);
+
 /* ---- output ----------------------------------------------------------------- */
 
 typedef struct compare_options {
@@ -91,6 +116,13 @@ typedef struct compare_options {
 
 /* compare.md (also on stdout) and compare.csv in out_dir. */
 int compare_report_write(const compare_set *s, const compare_options *o, lsgd_error *err);
+/* When the runs vary workers: their table (compare.md's last section) on
+ * md, and speedup.csv in out_dir. */
+void compare_speedup_markdown(FILE *md, const compare_set *s);
+int compare_speedup_write(const compare_set *s, const compare_options *o, lsgd_error *err);
+/* The figure speedup_workers on gp (data files in tmp), when they do. */
+void compare_speedup_figure(FILE *gp, const char *tmp, const compare_set *s,
+                            const compare_options *o);
 /* The figures; returns 0 or 1 (gnuplot failed). */
 int compare_plot(const compare_set *s, const compare_options *o);
 

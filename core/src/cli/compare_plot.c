@@ -5,6 +5,7 @@
  * seeds, round by round) in a shaded band of ± one standard error, PNG and
  * SVG (plot_style.h).  Files in the output directory:
  *   loss_rounds, loss_bytes, loss_time, accuracy_*, objective_* (.png, .svg)
+ * and, for a worker sweep, speedup_workers (compare_speedup.c).
  * Bytes are shown in MB (10^6 bytes).
  */
 #include <errno.h>
@@ -160,6 +161,7 @@ int compare_plot(const compare_set *s, const compare_options *o)
         for (size_t q = 0; q < sizeof ys / sizeof ys[0]; q++)
             for (int x = 0; x < N_X; x++)
                 figure(gp, tmp, s, o, x, &ys[q]);
+        compare_speedup_figure(gp, tmp, s, o);
         rc = plot_close(gp, "compare");
     }
     remove_dir(tmp);

@@ -221,6 +221,7 @@ static void markdown(FILE *f, const compare_set *s, const compare_options *o)
             snprintf(delta, sizeof delta, "%s", strcmp(grp->method, o->baseline) ? "—" : "baseline");
         fprintf(f, " %s |\n", delta);
     }
+    compare_speedup_markdown(f, s);
 }
 
 static void csv_cell(FILE *f, stat_cell c)
