@@ -112,6 +112,15 @@ static int check_param_defaults(const json_t *doc, lsgd_error *err)
     return LSGD_OK;
 }
 
+/* An ABI version number of the manifest as an int; -1 (never a host's
+ * version, so the plugin is refused as built for another ABI) when it is
+ * beyond int's range. */
+static int abi_number(const json_t *v)
+{
+    double x = json_number_value(v);
+    return x >= 0 && x <= INT_MAX ? (int)x : -1;
+}
+
 int lsgd_manifest_read(lsgd_manifest *out, const char *path, lsgd_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -142,8 +151,8 @@ int lsgd_manifest_read(lsgd_manifest *out, const char *path, lsgd_error *err)
     out->version = dup_string(json_object_get(doc, "version"));
     out->library = library_path(full, json_string_value(json_object_get(doc, "library")));
     out->description = dup_string(json_object_get(doc, "description"));
-    out->abi_major = (int)json_number_value(json_object_get(abi, "major"));
-    out->abi_minor = (int)json_number_value(json_object_get(abi, "minor"));
+    out->abi_major = abi_number(json_object_get(abi, "major"));
+    out->abi_minor = abi_number(json_object_get(abi, "minor"));
     out->params = json_object_get(doc, "params");     /* defaults filled: {} */
     out->requires = json_object_get(doc, "requires"); /* defaults filled: [] */
     out->provides = json_object_get(doc, "provides"); /* defaults filled: [] */
