@@ -148,10 +148,11 @@ def compare_table(d):
 METHODS = ["sgd", "adam", "rmsprop", "oasis"]
 
 
-def savic_best(rows, method, target):
+def savic_best(rows, method, target, final="objective"):
     """The method's best step size by median rounds to target over seeds
-    (ties: lower median final objective); a step size where a seed
-    diverged never reaches it.  None when nothing finished."""
+    (ties: lower median of the final column final, objective or
+    test_loss); a step size where a seed diverged never reaches it.  None
+    when nothing finished."""
     by_lr = {}
     for r in rows:
         if r["method"] == method:
@@ -168,7 +169,7 @@ def savic_best(rows, method, target):
         hits = [r["targets"][target] for r in done]
         rounds = [h["round"] if h else math.inf for h in hits]
         rounds = [int(x) if math.isfinite(x) else x for x in rounds]
-        finals = [r["final"]["objective"] for r in done]
+        finals = [r["final"][final] for r in done]
         finals = [math.nan if v is None else v for v in finals]
         cands.append(dict(lr=lr, rounds=rounds, median=float(np.median(rounds)),
                           final=float(np.median(finals)), acc=done[0]["final"]["test_accuracy"]))
@@ -181,16 +182,33 @@ def savic_best(rows, method, target):
     return b
 
 
-def savic_part(runs, name, target):
-    d = os.path.join(runs, "savic", name)
+# The parts of §1: the directory of each sweep under --runs, the
+# tools/reproduce experiment that runs it, the claim's name for the
+# problem, and what the table shows beside rounds to target: the final
+# training objective (and test accuracy) or, where the target is test
+# accuracy, the final test loss.
+SAVIC_PARTS = {
+    "quadratic": dict(dir="savic/quadratic", experiment="savic", problem="quadratic",
+                      final="objective", accuracy=False),
+    "mnist": dict(dir="savic/mnist", experiment="savic", problem="mnist", final="objective",
+                  accuracy=True),
+    "fashion_cnn": dict(dir="savic_cnn", experiment="savic_cnn", problem="Fashion-MNIST CNN",
+                        final="test_loss", accuracy=True),
+}
+
+
+def savic_part(runs, name):
+    part = SAVIC_PARTS[name]
+    d = os.path.join(runs, part["dir"])
     rows = sweep_rows(d)
     if not rows:
         return "", []
     target_text = next(iter(rows[0]["targets"]))
-    best = {m: b for m in METHODS if (b := savic_best(rows, m, target_text))}
-    hdr = "| method | step sizes tried | best lr | rounds to target (per seed) | median | final loss |"
+    best = {m: b for m in METHODS if (b := savic_best(rows, m, target_text, part["final"]))}
+    final = "final loss" if part["final"] == "objective" else "final test loss"
+    hdr = f"| method | step sizes tried | best lr | rounds to target (per seed) | median | {final} |"
     sep = "|---|---|---|---|---|---|"
-    if name == "mnist":
+    if part["accuracy"]:
         hdr += " test accuracy |"
         sep += "---|"
     table = [hdr, sep]
@@ -198,7 +216,7 @@ def savic_part(runs, name, target):
         line = (f"| {m} | {', '.join(b['tried'])} | {fmt(b['lr'])} | "
                 f"{', '.join(fmt(x) for x in b['rounds'])} | {fmt(b['median'])} | "
                 f"{fmt(b['final'])} |")
-        if name == "mnist":
+        if part["accuracy"]:
             line += f" {fmt(100 * b['acc'], 4) if b['acc'] is not None else '—'}% (seed 1) |"
         table.append(line)
     claims = []
@@ -210,20 +228,23 @@ def savic_part(runs, name, target):
             if m in best:
                 v = best[m]["median"]
                 tie = " " + figure_text("savic_tie") if 0.9 * sgd < v <= sgd else ""
-                claims.append(claim("savic_fewer_rounds", v <= 0.9 * sgd, problem=name, method=m,
-                                    rounds=fmt(v), sgd=fmt(sgd), tie=tie))
+                claims.append(claim("savic_fewer_rounds", v <= 0.9 * sgd,
+                                    problem=part["problem"], method=m, rounds=fmt(v),
+                                    sgd=fmt(sgd), tie=tie))
     text = fragment(f"savic_{name}.md", table="\n".join(table), rounds=rounds,
                     compare=compare_table(d))
     return text, claims
 
 
 def savic(runs, plots):
-    q, cq = savic_part(runs, "quadratic", 1e-4)
-    m, cm = savic_part(runs, "mnist", 0.15)
-    if not (q or m):
+    """§1: its parts, each from its own sweep; nothing when none has
+    finished runs."""
+    parts = {name: savic_part(runs, name) for name in SAVIC_PARTS}
+    if not any(text for text, _ in parts.values()):
         return "", []
-    return fragment("savic.md", quadratic=q or not_run("savic_quadratic.md", "savic"),
-                    mnist=m or not_run("savic_mnist.md", "savic")), cq + cm
+    texts = {name: text or not_run(f"savic_{name}.md", SAVIC_PARTS[name]["experiment"])
+             for name, (text, _) in parts.items()}
+    return fragment("savic.md", **texts), [c for _, cs in parts.values() for c in cs]
 
 
 # ---------------------------------------------------------- §2 Spiridonoff
@@ -409,8 +430,19 @@ def overlap_stats(path):
                 total=rows[-1]["wall_s"])
 
 
-def overlap(runs, plots):
-    base = os.path.join(runs, "overlap")
+# The parts of §4: the directory of each (its calibrate/ and delayed/
+# sweeps) under --runs, the tools/reproduce experiment that runs it, and
+# the claims' name for the problem.
+OVERLAP_PARTS = {
+    "mnist": dict(dir="overlap", problem="MNIST MLP", experiment="overlap"),
+    "fashion_cnn": dict(dir="overlap_cnn", problem="Fashion-MNIST CNN",
+                        experiment="overlap_cnn"),
+}
+
+
+def overlap_part(runs, name):
+    part = OVERLAP_PARTS[name]
+    base = os.path.join(runs, part["dir"])
     found = {}
     for r in sweep_rows(os.path.join(base, "calibrate")):
         found["local_sgd-no_delay"] = r
@@ -429,15 +461,26 @@ def overlap(runs, plots):
         table.append(f"| {n} | {link} | {s['wall']:.2f} | {s['compute']:.2f} | {s['comm']:.2f} | "
                      f"{s['total']:.2f} | {s['loss']:.4f} | {100 * s['acc']:.2f}% |")
     b, bl, ov = (stats[n] for n in names)
-    claims = [claim("overlap_hides_delay", ov["wall"] <= 1.3 * b["wall"], overlap=ov["wall"],
-                    plain=b["wall"], ratio=ov["wall"] / b["wall"]),
+    problem = part["problem"]
+    claims = [claim("overlap_hides_delay", ov["wall"] <= 1.3 * b["wall"], problem=problem,
+                    overlap=ov["wall"], plain=b["wall"], ratio=ov["wall"] / b["wall"]),
               claim("overlap_blocking_pays", bl["wall"] >= b["wall"] + 0.7 * delay,
-                    blocking=bl["wall"], plain=b["wall"], delay=delay),
+                    problem=problem, blocking=bl["wall"], plain=b["wall"], delay=delay),
               claim("overlap_same_loss",
                     abs(ov["acc"] - bl["acc"]) <= 0.01 and ov["loss"] <= 1.3 * bl["loss"],
-                    overlap_acc=100 * ov["acc"], blocking_acc=100 * bl["acc"],
+                    problem=problem, overlap_acc=100 * ov["acc"], blocking_acc=100 * bl["acc"],
                     overlap_loss=ov["loss"], blocking_loss=bl["loss"])]
-    return fragment("overlap.md", delay=f"{delay:g}", table="\n".join(table)), claims
+    return fragment(f"overlap_{name}.md", delay=f"{delay:g}", table="\n".join(table)), claims
+
+
+def overlap(runs, plots):
+    """§4: its parts, each from its own calibration and delayed sweeps."""
+    parts = {name: overlap_part(runs, name) for name in OVERLAP_PARTS}
+    if not any(text for text, _ in parts.values()):
+        return "", []
+    texts = {name: text or not_run(f"overlap_{name}.md", OVERLAP_PARTS[name]["experiment"])
+             for name, (text, _) in parts.items()}
+    return fragment("overlap.md", **texts), [c for _, cs in parts.values() for c in cs]
 
 
 # ---------------------------------------------------------------- the page
@@ -454,8 +497,11 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
 
 
+# The page's sections, and tools/reproduce's experiments (each with its
+# runs' time): savic_cnn and overlap_cnn are parts of §1 and §4.
 EXPERIMENTS = [("savic", savic), ("spiridonoff", spiridonoff), ("localgd", localgd),
                ("overlap", overlap)]
+RUNS = ["savic", "spiridonoff", "localgd", "overlap", "savic_cnn", "overlap_cnn"]
 
 
 def page(a):
@@ -472,7 +518,7 @@ def page(a):
         claims += c
         sections[name] = sections[name] or not_run(f"{name}.md", name)
     durations = []
-    for name, _ in EXPERIMENTS:
+    for name in RUNS:
         p = os.path.join(a.runs, f"{name}.duration_s")
         if os.path.exists(p):
             durations.append(f"{name} {int(open(p).read()) / 60:.1f} min")

@@ -748,7 +748,7 @@ LSGD_TEST(cli, every_example_config_validates_with_its_data)
     CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
     CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
     CU_ASSERT(validate_examples_in("examples") > 0);
-    CU_ASSERT_EQUAL(validate_examples_in("examples/reproduce"), 6);
+    CU_ASSERT_EQUAL(validate_examples_in("examples/reproduce"), 8);
 }
 
 /* ---- install and an out-of-tree plugin ------------------------------------- */

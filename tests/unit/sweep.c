@@ -729,15 +729,18 @@ LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smal
 /* ---- the reproduction's sweeps ----------------------------------------------- */
 
 /* The sweep files of tools/reproduce (examples/reproduce/sweeps) expand,
- * each run's config checked with its data (MNIST fetched first); the two
- * 1-D speed-up sweeps (5600 runs) are left to tools/reproduce, as checking
- * them takes minutes on a loaded machine. */
+ * each run's config checked with its data (MNIST and Fashion-MNIST fetched
+ * first); the two 1-D speed-up sweeps (5600 runs) are left to
+ * tools/reproduce, as checking them takes minutes on a loaded machine. */
 LSGD_TEST(sweep, the_sweeps_tools_reproduce_runs_expand_with_every_run_checked)
 {
     CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
     const char *sweeps[] = {"savic_quadratic", "savic_mnist", "spiridonoff_quadratic3d",
-                            "localgd_implicit_bias", "overlap_calibrate", "overlap_local_sgd"};
-    const size_t runs[] = {45, 24, 400, 4, 1, 2};
+                            "localgd_implicit_bias", "overlap_calibrate", "overlap_local_sgd",
+                            "savic_fashion_cnn", "overlap_fashion_cnn_calibrate",
+                            "overlap_fashion_cnn"};
+    const size_t runs[] = {45, 24, 400, 4, 1, 2, 24, 1, 2};
     for (size_t k = 0; k < sizeof sweeps / sizeof sweeps[0]; k++) {
         char args[256], expect[64];
         snprintf(args, sizeof args, "sweep examples/reproduce/sweeps/%s.sweep.json --dry-run",
