@@ -12,7 +12,9 @@ tools/reproduce (python3 + numpy only).
       reads the sweeps under --runs (their sweep.jsonl, the runs' metrics
       and model.npy, and the compare.md `lsgd compare` wrote), writes the
       plot data (*.dat) into --plots and --out/results.md: the text of
-      docs/results/*.md with the figures filled in.
+      docs/results/*.md with the figures filled in.  A section without
+      runs keeps the text and claims of the previous --out/results.md,
+      with a line giving that page's date (docs/results/kept.md).
 
 The words of the page are in docs/results/: page.md holds the page, one
 fragment per experiment and part (savic_quadratic.md, …) its description,
@@ -504,6 +506,48 @@ EXPERIMENTS = [("savic", savic), ("spiridonoff", spiridonoff), ("localgd", local
 RUNS = ["savic", "spiridonoff", "localgd", "overlap", "savic_cnn", "overlap_cnn"]
 
 
+def previous_page(path):
+    """The page tools/reproduce wrote before, if any: its date, and its
+    sections ("## §…" up to the next "## ") with their rows of the summary
+    table (claim, figure, met), by the section's heading."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        text = f.read()
+    date = re.search(r"Written by `tools/reproduce` on ([^ ]+ [^ ]+) ", text)
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip()[1:-1].split(" | ")]
+        if line.startswith("| §") and len(cells) == 3:
+            rows.append((cells[0], cells[1], cells[2] == "**met**"))
+    sections = {}
+    for part in re.split(r"\n(?=## )", text):
+        heading = part.splitlines()[0]
+        if heading.startswith("## §"):
+            number = heading.split()[1]  # "§2"
+            sections[heading] = (part.strip() + "\n\n",
+                                 [r for r in rows if r[0].startswith(number + " ")])
+    return dict(date=date.group(1) if date else "?", sections=sections)
+
+
+def kept(previous, name):
+    """Section name as the previous page gave it, with its claims, when it
+    had been run there: a run of some experiments keeps the others'
+    results.  ("", []) when there is nothing to keep."""
+    heading = verbatim(f"{name}.md").splitlines()[0]
+    if not previous or heading not in previous["sections"]:
+        return "", []
+    text, claims = previous["sections"][heading]
+    if "\nNot run when this page was written" in text:
+        return "", []
+    if KEPT_MARK not in text:
+        text += fragment("kept.md", date=previous["date"], experiment=name)
+    return text, claims
+
+
+KEPT_MARK = "its runs were not present when this page was written"
+
+
 def page(a):
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.plots, exist_ok=True)
@@ -512,9 +556,12 @@ def page(a):
                                  text=True).stdout.strip().splitlines()[0]
     except (OSError, IndexError):
         version = "?"
+    previous = previous_page(os.path.join(a.out, "results.md"))
     sections, claims = {}, []
     for name, fn in EXPERIMENTS:
         sections[name], c = fn(a.runs, a.plots)
+        if not sections[name]:
+            sections[name], c = kept(previous, name)
         claims += c
         sections[name] = sections[name] or not_run(f"{name}.md", name)
     durations = []
