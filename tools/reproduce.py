@@ -548,6 +548,16 @@ def kept(previous, name):
 KEPT_MARK = "its runs were not present when this page was written"
 
 
+def load_of(runs, name):
+    """" (load average a → b)": the machine's 1-minute load average at the
+    start and end of the experiment's runs, when tools/reproduce noted it."""
+    p = os.path.join(runs, f"{name}.load")
+    if not os.path.exists(p):
+        return ""
+    start, end = open(p).read().split()[:2]
+    return f" (load average {start} → {end})"
+
+
 def page(a):
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.plots, exist_ok=True)
@@ -568,7 +578,7 @@ def page(a):
     for name in RUNS:
         p = os.path.join(a.runs, f"{name}.duration_s")
         if os.path.exists(p):
-            durations.append(f"{name} {int(open(p).read()) / 60:.1f} min")
+            durations.append(f"{name} {int(open(p).read()) / 60:.1f} min{load_of(a.runs, name)}")
     text = fragment(
         "page.md", date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         elapsed=f"{a.elapsed // 60} min {a.elapsed % 60} s", machine=machine(), version=version,

@@ -2,10 +2,12 @@
  * reproduce.c — tools/reproduce.py's page (docs/results.md): a section
  * whose runs are absent keeps what the previous page said, claims
  * included, saying so; it is never kept from a page where it was not run.
+ * Each experiment's time reads with the load the machine was under.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -74,5 +76,23 @@ LSGD_TEST(reproduce, without_runs_or_a_previous_page_every_section_reads_not_run
     CU_ASSERT_PTR_NOT_NULL(strstr(page, "## Summary: 0 of 0 claims met"));
     CU_ASSERT_EQUAL(occurrences(page, "Not run when this page was written"), 4);
     CU_ASSERT_EQUAL(occurrences(page, "gave them: its runs were not present"), 0);
+    free(page);
+}
+
+/* The time of an experiment's runs reads with the machine's load average
+ * at their start and end, as tools/reproduce noted them. */
+LSGD_TEST(reproduce, an_experiments_time_reads_with_the_load_average_at_its_start_and_end)
+{
+    const char *out = test_tmpdir();
+    char runs[4200];
+    snprintf(runs, sizeof runs, "%s/no-runs", out);
+    CU_ASSERT_EQUAL_FATAL(mkdir(runs, 0700), 0);
+    test_write_file(runs, "savic_cnn.duration_s", "120\n");
+    test_write_file(runs, "savic_cnn.load", "13.89 16.75\n");
+    test_write_file(runs, "overlap_cnn.duration_s", "90\n");
+    char *page = page_without_runs(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "Time of each experiment's runs: savic_cnn 2.0 min "
+                                        "(load average 13.89 → 16.75), overlap_cnn 1.5 min."));
     free(page);
 }
