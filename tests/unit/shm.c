@@ -129,6 +129,19 @@ LSGD_TEST(shm, the_cleanup_extension_removes_a_dead_runs_segment)
     dlclose(h);
 }
 
+/* Compressed payloads travel by allgather: shm has it natively (one pass
+ * through the ring, which the collectives tests above check bit for bit),
+ * not through the host's world broadcasts in turn. */
+LSGD_TEST(shm, shm_offers_a_native_allgather_op)
+{
+    void *h = dlopen(test_build_path("plugins/shm.so"), RTLD_NOW | RTLD_LOCAL);
+    CU_ASSERT_FATAL(h != NULL);
+    const lsgd_plugin *p = ((lsgd_plugin_entry_fn)dlsym(h, LSGD_ENTRY_SYMBOL))();
+    const lsgd_transport_ops *ops = p->ops;
+    CU_ASSERT(LSGD_HAS_OP(ops, lsgd_transport_ops, allgather));
+    dlclose(h);
+}
+
 LSGD_TEST(shm, a_stale_segment_of_a_crashed_run_with_the_same_id_is_replaced)
 {
     const char *dir = test_tmpdir(), *id = peer_run_id("shm", "stale");

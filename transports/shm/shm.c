@@ -26,6 +26,10 @@
  *      posts mean = g + 1;
  *   3. once every rank's mean of g is posted, copies the other slices of the
  *      mean into its vector and posts done = g + 1.
+ * allgather goes through the same ring: per chunk each rank writes its part
+ * into its slot, posts input, and once every input is posted copies the
+ * others' slots out and posts done (one phase, where broadcasting each
+ * rank's part in turn would take world).
  * A ring entry is written again only when every rank is done with the chunk
  * that used it SHM_RING chunks before, so a fast rank runs ahead instead of
  * waiting at a barrier per step.  Waiting spins briefly, then yields, then
@@ -806,6 +810,44 @@ static int shm_broadcast(void *self, float *data, size_t n, int root, lsgd_error
     return LSGD_OK;
 }
 
+/* data[world × n], chunk g of an allgather (len floats of each rank's
+ * part, from off): rank r writes its part into its row, and once every
+ * rank's row is posted, copies the others' rows into their places. */
+static int allgather_chunk(shm *s, float *data, size_t n, size_t off, size_t len, uint64_t g,
+                           lsgd_error *err)
+{
+    const char *op = "allgather";
+    int rc = claim_ring_entry(s, g, op, err);
+    if (rc)
+        return rc;
+    memcpy(ring_row(s, g, s->rank), data + (size_t)s->rank * n + off, len * sizeof(float));
+    post_progress(s, STEP_INPUT, g);
+    if ((rc = wait_all(s, STEP_INPUT, g, op, err)))
+        return rc;
+    for (int p = 0; p < s->world; p++)
+        if (p != s->rank)
+            memcpy(data + (size_t)p * n + off, ring_row(s, g, p), len * sizeof(float));
+    post_progress(s, STEP_DONE, g);
+    s->bytes_sent += len * sizeof(float);
+    return LSGD_OK;
+}
+
+static int shm_allgather(void *self, float *data, size_t n, lsgd_error *err)
+{
+    shm *s = self;
+    if (s->world == 1)
+        return LSGD_OK;
+    if (atomic_load(&s->header->failed))
+        return report_other_failure(s, "allgather", err);
+    for (size_t off = 0; off < n; off += s->chunk) {
+        size_t len = n - off < s->chunk ? n - off : s->chunk;
+        int rc = allgather_chunk(s, data, n, off, len, s->chunks_done++, err);
+        if (rc)
+            return rc;
+    }
+    return LSGD_OK;
+}
+
 static int shm_barrier(void *self, lsgd_error *err)
 {
     shm *s = self;
@@ -827,6 +869,7 @@ static const lsgd_transport_ops ops = {
     .broadcast = shm_broadcast,
     .barrier = shm_barrier,
     .bytes_sent = shm_bytes_sent,
+    .allgather = shm_allgather,
 };
 
 static const void *get_extension(const char *name)
