@@ -836,7 +836,7 @@ LSGD_TEST(compression, overlap_bytes_sent_differ_between_codecs_by_exactly_their
     new_work_dir();
     /* a round reports the exchange that completed in it: rounds 2 … 10
      * report the exchanges posted in rounds 1 … 9, each an all-gather of
-     * every worker's payload through shm's broadcasts */
+     * every worker's payload through shm */
     const double dim = 244, reported = 9, workers = 3;
     const char *overlap = "--set algorithm.type=overlap_local_sgd";
     char with[512];

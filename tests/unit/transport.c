@@ -515,7 +515,7 @@ LSGD_TEST(transport, sigterm_stops_a_shm_worker_waiting_for_a_stopped_peer_withi
 }
 
 /* Overlap with compression waits for its peer inside the background
- * all-gather on the helper thread (zmq's allgather, shm's broadcasts). */
+ * all-gather on the helper thread. */
 static const char *const compressed_overlap =
     "--set algorithm.type=overlap_local_sgd "
     "--set compression={\\\"plugin\\\":\\\"int8\\\",\\\"error_feedback\\\":true}";
