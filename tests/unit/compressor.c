@@ -694,16 +694,26 @@ static void first_and_last_loss(const char *dir, double *first, double *last)
     metrics_free(&t);
 }
 
+/* The run with sets on shm (into tag-shm/out) and on zmq (tag-zmq/out)
+ * ends with the same model, bit for bit. */
+static void expect_bitwise_on_shm_and_zmq(const char *sets, const char *tag)
+{
+    char with[1024], shm[64], zmq[64];
+    snprintf(shm, sizeof shm, "%s-shm/out", tag);
+    snprintf(zmq, sizeof zmq, "%s-zmq/out", tag);
+    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", shm, with), 0);
+    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", zmq, with), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of(shm), model_of(zmq)));
+}
+
 LSGD_TEST(compression, overlap_local_sgd_with_int8_and_error_feedback_trains_and_ends_bitwise_equal_on_shm_zmq_and_mpi)
 {
     new_work_dir();
     const char *overlap = "--set algorithm.type=overlap_local_sgd";
+    expect_bitwise_on_shm_and_zmq(overlap, "o");
     char with[512];
-    snprintf(with, sizeof with, "%s --set transport.plugin=shm", overlap);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "o-shm/out", with), 0);
-    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", overlap);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "o-zmq/out", with), 0);
-    CU_ASSERT_TRUE(test_same_file(model_of("o-shm/out"), model_of("o-zmq/out")));
     snprintf(with, sizeof with, "%s --set transport.plugin=mpi", overlap);
     CU_ASSERT_EQUAL_FATAL(run_compressed("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
                                          "ASAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -n 3",
@@ -754,14 +764,9 @@ LSGD_TEST(compression, compression_composes_with_scaffold_and_an_outer_optimizer
     const char *sets = "--set algorithm.type=scaffold --set outer.plugin=sgd "
                        "--set outer.lr=0.7 --set outer.params.momentum=0.9 "
                        "--set compression.plugin=powersgd --set compression.params={\\\"rank\\\":2}";
-    char with[1024];
-    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-shm", with), 0);
-    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-zmq", with), 0);
-    CU_ASSERT_TRUE(test_same_file(model_of("s-shm"), model_of("s-zmq")));
+    expect_bitwise_on_shm_and_zmq(sets, "s");
     CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-plain", "--set algorithm.type=scaffold"), 0);
-    CU_ASSERT_FALSE(test_same_file(model_of("s-shm"), model_of("s-plain")));
+    CU_ASSERT_FALSE(test_same_file(model_of("s-shm/out"), model_of("s-plain")));
 }
 
 /* A run stopped after round 5 and resumed ends bitwise as the whole run,
