@@ -897,9 +897,23 @@ static lsgd_compression *one_worker(lsgd_model **model, const char *feedback)
     return c;
 }
 
+/* x[dim] ← the compressed average of x from base: blocking, or as
+ * overlap does it, posted from the anchor base and collected. */
+static int compressed_average(lsgd_compression *c, const float *base, float *x, int nonblocking,
+                              lsgd_error *err)
+{
+    if (!nonblocking)
+        return lsgd_compression_average(c, NULL, x, err);
+    float *parts;
+    size_t part_floats;
+    if (lsgd_compression_post(c, base, x, &parts, &part_floats, err))
+        return err->code;
+    return lsgd_compression_collect(c, x, err);
+}
+
 /* Three rounds of x_r (random, a fresh base each round) through c, and
  * through the recurrence written out here with the same codec. */
-static void expect_recurrence(const char *feedback, int ef21)
+static void expect_recurrence(const char *feedback, int ef21, int nonblocking)
 {
     enum { DIM = 50 };
     lsgd_model *model;
@@ -925,7 +939,7 @@ static void expect_recurrence(const char *feedback, int ef21)
             G[i] += d[i];
             want[i] = base[i] + (ef21 ? G[i] : d[i]);
         }
-        CU_ASSERT_EQUAL(lsgd_compression_average(c, NULL, x, &err), LSGD_OK);
+        CU_ASSERT_EQUAL(compressed_average(c, base, x, nonblocking, &err), LSGD_OK);
         for (size_t i = 0; i < DIM; i++)
             wrong += x[i] != want[i];
         memcpy(base, x, sizeof x); /* as communicate_models rebases */
@@ -940,12 +954,18 @@ static void expect_recurrence(const char *feedback, int ef21)
 
 LSGD_TEST(compression, error_feedback_carries_what_topk_left_behind_into_the_next_round)
 {
-    expect_recurrence("true", 0);
+    expect_recurrence("true", 0, 0);
 }
 
 LSGD_TEST(compression, ef21_applies_the_mean_of_the_estimates_each_moved_by_its_compressed_gap)
 {
-    expect_recurrence("\"ef21\"", 1);
+    expect_recurrence("\"ef21\"", 1, 0);
+}
+
+LSGD_TEST(compression, overlap_posts_its_change_from_the_anchor_and_takes_the_anchor_plus_the_decoded_mean_with_ef_and_ef21)
+{
+    expect_recurrence("true", 0, 1);
+    expect_recurrence("\"ef21\"", 1, 1);
 }
 
 /* ---- a peer's slot is input from outside ------------------------------------- */
