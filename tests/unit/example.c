@@ -175,25 +175,35 @@ LSGD_TEST(example, localgd_implicit_bias_direction_approaches_max_margin)
     metrics_free(&t);
 }
 
+/* examples/<name>.json for `steps` over a link of latency_ms, as
+ * overlap_local_sgd (k = 0) and as blocking local_sgd (k = 1): each run's
+ * final wall time and training loss. */
+static void overlap_and_blocking(const char *name, int steps, int latency_ms, double wall[2],
+                                 double loss[2])
+{
+    const char *algs[2] = {"overlap_local_sgd", "local_sgd"};
+    for (int k = 0; k < 2; k++) {
+        const char *dir = test_tmpdir();
+        char sets[256];
+        snprintf(sets, sizeof sets,
+                 "--set algorithm.type=%s --set algorithm.steps=%d "
+                 "--set transport.delay.latency_ms=%d --set output.eval_every=1000", algs[k],
+                 steps, latency_ms);
+        test_output o = run_example(name, dir, sets, 180);
+        CU_ASSERT_EQUAL_FATAL(o.status, 0);
+        test_output_free(&o);
+        wall[k] = last(dir, "wall_s");
+        loss[k] = last(dir, "train_loss");
+    }
+}
+
 /* §4 on MNIST: with the emulated link, overlap takes less wall time per
  * round than blocking Local SGD, at a similar loss. */
 LSGD_TEST(example, overlap_delay_is_faster_per_round_than_blocking_local_sgd)
 {
     CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
     double wall[2], loss[2];
-    const char *algs[2] = {"overlap_local_sgd", "local_sgd"};
-    for (int k = 0; k < 2; k++) {
-        const char *dir = test_tmpdir();
-        char sets[256];
-        snprintf(sets, sizeof sets,
-                 "--set algorithm.type=%s --set algorithm.steps=400 "
-                 "--set transport.delay.latency_ms=10 --set output.eval_every=1000", algs[k]);
-        test_output o = run_example("overlap_delay", dir, sets, 120);
-        CU_ASSERT_EQUAL_FATAL(o.status, 0);
-        test_output_free(&o);
-        wall[k] = last(dir, "wall_s");
-        loss[k] = last(dir, "train_loss");
-    }
+    overlap_and_blocking("overlap_delay", 400, 10, wall, loss);
     /* Blocking pays 50 rounds × 10 ms on top of its computation (≈ 7 ms a
      * round here); overlap runs the two side by side and hides about half
      * of it (0.2-0.25 s on an idle machine).  A tenth of a second keeps
@@ -211,19 +221,7 @@ LSGD_TEST(example, overlap_fashion_cnn_is_faster_per_round_than_blocking_local_s
 {
     CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
     double wall[2], loss[2];
-    const char *algs[2] = {"overlap_local_sgd", "local_sgd"};
-    for (int k = 0; k < 2; k++) {
-        const char *dir = test_tmpdir();
-        char sets[256];
-        snprintf(sets, sizeof sets,
-                 "--set algorithm.type=%s --set algorithm.steps=192 "
-                 "--set transport.delay.latency_ms=100 --set output.eval_every=1000", algs[k]);
-        test_output o = run_example("overlap_fashion_cnn", dir, sets, 180);
-        CU_ASSERT_EQUAL_FATAL(o.status, 0);
-        test_output_free(&o);
-        wall[k] = last(dir, "wall_s");
-        loss[k] = last(dir, "train_loss");
-    }
+    overlap_and_blocking("overlap_fashion_cnn", 192, 100, wall, loss);
     CU_ASSERT(wall[1] - wall[0] > 0.5);
     CU_ASSERT(loss[0] < 2 * loss[1] + 0.1);
 }
