@@ -25,7 +25,7 @@ typedef struct cnn_node cnn_node;
 typedef struct cnn_pass {
     const float *x, *v; /* parameters; the HVP's direction (NULL outside it) */
     float **act, **dact, **Ract, **Rdact;
-    float *scratch; /* one sample's column gradient, for the conv layers */
+    float *scratch; /* one sample's column gradient and a weight gradient, for the convs */
     size_t B;
 } cnn_pass;
 
@@ -65,7 +65,7 @@ typedef struct cnn_impl {
     int n_nodes;
     size_t size[CNN_MAX_NODES + 1]; /* floats per sample of act[0 .. n_nodes] */
     size_t shape[3];                /* the input's [C, H, W] */
-    size_t scratch_floats; /* the largest col_floats */
+    size_t scratch_floats; /* the largest conv's dcol, dweightᵀ and doutᵀ (conv2d.c) */
     int torch_init; /* no model.init: PyTorch's default U(±1/√fan_in) */
     /* workspace for one chunk, allocated on first use */
     float *work;

@@ -133,7 +133,9 @@ static int parse_conv(build *b, const json_t *spec, const char *key, lsgd_error 
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: its im2col columns would need %zu "
                               "floats per sample; lsgd's limit is 2^22", key, col);
     n->col_floats = conv2d_pointwise(n->K, n->S, n->P) ? 0 : col;
-    b->m->scratch_floats = col > b->m->scratch_floats ? col : b->m->scratch_floats;
+    /* dcol, dweightᵀ, doutᵀ: < 2^22 + 2^42 + 2^42 */
+    size_t scratch = col + n->C * n->K * n->K * n->OC + n->OC * n->OH * n->OW;
+    b->m->scratch_floats = scratch > b->m->scratch_floats ? scratch : b->m->scratch_floats;
     char name[24];
     snprintf(name, sizeof name, "conv%d", ++b->convs);
     if ((rc = add_tensors(b, n, name, n->OC, n->C * n->K * n->K, err)))

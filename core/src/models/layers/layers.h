@@ -43,9 +43,9 @@ void conv2d_forward(float *out, const float *col, const float *weight, const flo
 
 /* For dout[B, OC, OH, OW] and the input's columns col: dinp[B, C, H, W] += ∂/∂inp,
  * dweight[OC, C, K, K] += ∂/∂weight, dbias[OC] += Σ dout (any may be NULL: not
- * wanted); dcol is scratch of C·K·K·OH·OW floats. */
+ * wanted); scratch holds (C·K·K + OC)·OH·OW + C·K·K·OC floats. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *col, const float *weight, float *dcol, size_t B, size_t C,
+                     const float *col, const float *weight, float *scratch, size_t B, size_t C,
                      size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P);
 
 /* ---- dense.c: fully connected, out = inp · weightᵀ + bias ---- */
