@@ -47,9 +47,9 @@ static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
 {
     if (!grad && !n->in)
         return;
+    conv2d_term term = {p->dact[n->out], columns(n, n->col, p->act[n->in]), p->x + n->w_off};
     conv2d_backward(n->in ? p->dact[n->in] : NULL, grad ? grad + n->w_off : NULL,
-                    grad && n->bias ? grad + n->b_off : NULL, p->dact[n->out],
-                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    grad && n->bias ? grad + n->b_off : NULL, &term, 1, p->scratch, p->B, n->C,
                     n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
@@ -66,16 +66,16 @@ static void conv_forward_r(const cnn_node *n, const cnn_pass *p)
                    n->K, n->S, n->P, 1);
 }
 
+/* R{dW} = R{dout} ⊗ inp + dout ⊗ R{inp},  R{dinp} = f'ᵀ(R{dout}; W) + f'ᵀ(dout; V) */
 static void conv_backward_r(const cnn_node *n, const cnn_pass *p, float *hv)
 {
+    conv2d_term terms[2] = {
+        {p->Rdact[n->out], columns(n, n->col, p->act[n->in]), p->x + n->w_off},
+        {p->dact[n->out], n->in ? columns(n, n->Rcol, p->Ract[n->in]) : NULL, p->v + n->w_off},
+    };
     conv2d_backward(n->in ? p->Rdact[n->in] : NULL, hv + n->w_off,
-                    n->bias ? hv + n->b_off : NULL, p->Rdact[n->out],
-                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    n->bias ? hv + n->b_off : NULL, terms, n->in ? 2 : 1, p->scratch, p->B, n->C,
                     n->H, n->W, n->OC, n->K, n->S, n->P);
-    if (n->in)
-        conv2d_backward(p->Rdact[n->in], hv + n->w_off, NULL, p->dact[n->out],
-                        columns(n, n->Rcol, p->Ract[n->in]), p->v + n->w_off, p->scratch, p->B,
-                        n->C, n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
 /* ---- dense ---- */

@@ -135,9 +135,36 @@ void conv2d_forward(float *out, const float *col, const float *weight, const flo
     }
 }
 
-void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *col, const float *weight, float *scratch, size_t B, size_t C,
-                     size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P)
+/* Whether dweight += dout · colᵀ (OC × C·K·K, inner OH·OW) runs on OpenBLAS's
+ * small-matrix kernel as it is: 0.3.21 takes that shape there only while the
+ * weight has at most 1200 entries and OH·OW ≥ 32 (LeNet's conv1, not its
+ * conv2, whose product then packs both operands and runs twice slower). */
+static int direct_weight_product(size_t OC, size_t CKK, size_t OHW)
+{
+    return OC * CKK <= 1200 && OHW >= 32;
+}
+
+/* dweight[OC, C·K·K] (+)= dout[OC, OH·OW] · col[C·K·K, OH·OW]ᵀ for one sample, or, when
+ * that shape is slow, dweightᵀ[C·K·K, OC] (+)= col · doutᵀ with doutᵀ copied out (a
+ * product of untransposed operands stays on the small-matrix kernel). */
+static void weight_product(float *dweight, float *dweightT, float *doutT, const float *dout,
+                           const float *col, size_t OC, size_t CKK, size_t OHW, int accumulate)
+{
+    if (direct_weight_product(OC, CKK, OHW)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)OC, (int)CKK, (int)OHW, 1.0f,
+                    dout, (int)OHW, col, (int)OHW, 1.0f, dweight, (int)CKK);
+        return;
+    }
+    for (size_t p = 0; p < OHW; p++) /* OC streams read in step, one written */
+        for (size_t oc = 0; oc < OC; oc++)
+            doutT[p * OC + oc] = dout[oc * OHW + p];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)CKK, (int)OC, (int)OHW, 1.0f,
+                col, (int)OHW, doutT, (int)OC, accumulate ? 1.0f : 0.0f, dweightT, (int)OC);
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const conv2d_term *terms,
+                     int n_terms, float *scratch, size_t B, size_t C, size_t H, size_t W,
+                     size_t OC, size_t K, size_t S, size_t P)
 {
     size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
     size_t CKK = C * K * K, OHW = OH * OW;
@@ -145,33 +172,26 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dou
     /* dcol [C·K·K, OH·OW], dweightᵀ [C·K·K, OC], doutᵀ [OH·OW, OC] */
     float *dcol = scratch, *dweightT = dcol + CKK * OHW, *doutT = dweightT + CKK * OC;
     for (size_t b = 0; b < B; b++) {
-        const float *d = dout + b * OC * OHW; /* [OC, OH·OW] */
-        /* dweightᵀ[C·K·K, OC] += col · doutᵀ with doutᵀ copied out: a product of
-         * untransposed operands stays on OpenBLAS's small-matrix kernels, where
-         * dout · colᵀ takes its packing path (twice slower for LeNet's conv2) */
-        if (dweight) {
-            for (size_t p = 0; p < OHW; p++) /* OC streams read in step, one written */
-                for (size_t oc = 0; oc < OC; oc++)
-                    doutT[p * OC + oc] = d[oc * OHW + p];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)CKK, (int)OC, (int)OHW,
-                        1.0f, col + b * CKK * OHW, (int)OHW, doutT, (int)OC, b ? 1.0f : 0.0f,
-                        dweightT, (int)OC);
-        }
+        for (int t = 0; t < n_terms && dweight; t++)
+            weight_product(dweight, dweightT, doutT, terms[t].dout + b * OC * OHW,
+                           terms[t].col + b * CKK * OHW, OC, CKK, OHW, b || t);
         if (dbias)
             for (size_t oc = 0; oc < OC; oc++)
-                dbias[oc] += plane_sum(d + oc * OHW, OHW);
+                dbias[oc] += plane_sum(terms[0].dout + (b * OC + oc) * OHW, OHW);
         if (!dinp)
             continue;
-        /* dcol[C·K·K, OH·OW] = weightᵀ · dout, added back onto the image
+        /* dcol[C·K·K, OH·OW] = Σ weightᵀ · dout, added back onto the image once
          * (a pointwise conv's columns are the image: add there directly) */
         float *dimg = dinp + b * C * H * W;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CKK, (int)OHW, (int)OC, 1.0f,
-                    weight, (int)CKK, d, (int)OHW, pointwise ? 1.0f : 0.0f,
-                    pointwise ? dimg : dcol, (int)OHW);
+        for (int t = 0; t < n_terms; t++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CKK, (int)OHW, (int)OC,
+                        1.0f, terms[t].weight, (int)CKK, terms[t].dout + b * OC * OHW,
+                        (int)OHW, pointwise || t ? 1.0f : 0.0f, pointwise ? dimg : dcol,
+                        (int)OHW);
         if (!pointwise)
             col2im(dimg, dcol, C, H, W, K, S, P, OH, OW);
     }
-    if (dweight)
+    if (dweight && !direct_weight_product(OC, CKK, OHW))
         for (size_t oc = 0; oc < OC; oc++)
             for (size_t k = 0; k < CKK; k++)
                 dweight[oc * CKK + k] += dweightT[k * OC + oc];

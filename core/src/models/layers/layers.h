@@ -41,12 +41,19 @@ void conv2d_forward(float *out, const float *col, const float *weight, const flo
                     size_t B, size_t C, size_t H, size_t W, size_t OC, size_t K, size_t S,
                     size_t P, int accumulate);
 
-/* For dout[B, OC, OH, OW] and the input's columns col: dinp[B, C, H, W] += ∂/∂inp,
- * dweight[OC, C, K, K] += ∂/∂weight, dbias[OC] += Σ dout (any may be NULL: not
- * wanted); scratch holds (C·K·K + OC)·OH·OW + C·K·K·OC floats. */
-void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *col, const float *weight, float *scratch, size_t B, size_t C,
-                     size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P);
+/* One product a conv's backward pass differentiates: the gradient dout[B, OC, OH, OW]
+ * of an output computed from the columns col (conv2d_columns) and weight. */
+typedef struct conv2d_term {
+    const float *dout, *col, *weight;
+} conv2d_term;
+
+/* dinp[B, C, H, W] += ∂/∂inp, dweight[OC, C, K, K] += ∂/∂weight summed over the
+ * terms (the R-op's backward has two, added back onto the image at once), and
+ * dbias[OC] += Σ terms[0].dout (any may be NULL: not wanted); scratch holds
+ * (C·K·K + OC)·OH·OW + C·K·K·OC floats. */
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const conv2d_term *terms,
+                     int n_terms, float *scratch, size_t B, size_t C, size_t H, size_t W,
+                     size_t OC, size_t K, size_t S, size_t P);
 
 /* ---- dense.c: fully connected, out = inp · weightᵀ + bias ---- */
 
