@@ -37,10 +37,9 @@ static const float *columns(const cnn_node *n, const float *col, const float *in
 
 static void conv_forward(const cnn_node *n, const cnn_pass *p)
 {
-    const float *col = conv2d_columns(n->col, p->act[n->in], p->B, n->C, n->H, n->W, n->K,
-                                      n->S, n->P);
-    conv2d_forward(p->act[n->out], col, p->x + n->w_off, n->bias ? p->x + n->b_off : NULL,
-                   p->B, n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 0);
+    conv2d_forward(p->act[n->out], n->col, p->act[n->in], p->x + n->w_off,
+                   n->bias ? p->x + n->b_off : NULL, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
+                   n->P, 0);
 }
 
 static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
@@ -55,15 +54,14 @@ static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
 
 static void conv_forward_r(const cnn_node *n, const cnn_pass *p)
 {
-    conv2d_forward(p->Ract[n->out], columns(n, n->col, p->act[n->in]), p->v + n->w_off,
+    /* the columns conv_forward built (a pointwise conv's: the input itself) */
+    const float *inp = conv2d_pointwise(n->K, n->S, n->P) ? p->act[n->in] : NULL;
+    conv2d_forward(p->Ract[n->out], n->col, inp, p->v + n->w_off,
                    n->bias ? p->v + n->b_off : NULL, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
                    n->P, 0);
-    if (!n->in)
-        return;
-    const float *Rcol = conv2d_columns(n->Rcol, p->Ract[n->in], p->B, n->C, n->H, n->W, n->K,
-                                       n->S, n->P);
-    conv2d_forward(p->Ract[n->out], Rcol, p->x + n->w_off, NULL, p->B, n->C, n->H, n->W, n->OC,
-                   n->K, n->S, n->P, 1);
+    if (n->in)
+        conv2d_forward(p->Ract[n->out], n->Rcol, p->Ract[n->in], p->x + n->w_off, NULL, p->B,
+                       n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 1);
 }
 
 /* R{dW} = R{dout} ⊗ inp + dout ⊗ R{inp},  R{dinp} = f'ᵀ(R{dout}; W) + f'ᵀ(dout; V) */

@@ -37,15 +37,14 @@ static void valid_span(size_t *lo, size_t *hi, size_t j, size_t W, size_t S, siz
     *lo = *lo < *hi ? *lo : *hi;
 }
 
-const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, size_t H,
-                            size_t W, size_t K, size_t S, size_t P)
+/* col[C·K·K, OH·OW] = the receptive fields of one sample img[C, H, W].  Rows are short
+ * (OW ≈ 10–30): plain loops, not memcpy/memset calls per row. */
+static void sample_columns(float *col, const float *img, size_t C, size_t H, size_t W,
+                           size_t K, size_t S, size_t P, size_t OH, size_t OW)
 {
-    if (conv2d_pointwise(K, S, P))
-        return inp;
-    size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
     float *out = col;
-    for (size_t bc = 0; bc < B * C; bc++) {
-        const float *plane = inp + bc * H * W;
+    for (size_t c = 0; c < C; c++) {
+        const float *plane = img + c * H * W;
         for (size_t i = 0; i < K; i++)
             for (size_t j = 0; j < K; j++) {
                 size_t lo, hi;
@@ -53,26 +52,25 @@ const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, si
                 for (size_t oh = 0; oh < OH; oh++, out += OW) {
                     size_t ih = oh * S + i; /* row in the padded image */
                     if (ih < P || ih - P >= H) {
-                        memset(out, 0, OW * sizeof *out);
+                        for (size_t ow = 0; ow < OW; ow++)
+                            out[ow] = 0.0f;
                         continue;
                     }
                     for (size_t ow = 0; ow < lo; ow++) /* the padding: a few columns */
                         out[ow] = 0.0f;
                     for (size_t ow = hi; ow < OW; ow++)
                         out[ow] = 0.0f;
-                    if (hi == lo)
-                        continue;
                     /* src[k·S] = inp at output lo + k: input column lo·S + j − P ≥ 0 */
                     const float *src = plane + (ih - P) * W + (lo * S + j - P);
                     if (S == 1)
-                        memcpy(out + lo, src, (hi - lo) * sizeof *out);
+                        for (size_t k = 0; k < hi - lo; k++)
+                            out[lo + k] = src[k];
                     else
                         for (size_t k = 0; k < hi - lo; k++)
                             out[lo + k] = src[k * S];
                 }
             }
     }
-    return col;
 }
 
 /* img[C, H, W] += the columns col[C·K·K, OH·OW] put back at their positions. */
@@ -117,17 +115,22 @@ static float plane_sum(const float *x, size_t n)
     return sum;
 }
 
-void conv2d_forward(float *out, const float *col, const float *weight, const float *bias,
-                    size_t B, size_t C, size_t H, size_t W, size_t OC, size_t K, size_t S,
-                    size_t P, int accumulate)
+void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
+                    const float *bias, size_t B, size_t C, size_t H, size_t W, size_t OC,
+                    size_t K, size_t S, size_t P, int accumulate)
 {
     size_t OH = conv2d_out_side(H, K, S, P), OW = conv2d_out_side(W, K, S, P);
     size_t CKK = C * K * K, OHW = OH * OW;
+    int pointwise = conv2d_pointwise(K, S, P);
     for (size_t b = 0; b < B; b++) {
+        /* this sample's columns, built just before its product (still in cache) */
+        const float *cols = pointwise ? (inp ? inp : col) + b * C * H * W : col + b * CKK * OHW;
+        if (inp && !pointwise)
+            sample_columns(col + b * CKK * OHW, inp + b * C * H * W, C, H, W, K, S, P, OH, OW);
         float *o = out + b * OC * OHW; /* [OC, OH·OW] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)OC, (int)OHW, (int)CKK,
-                    1.0f, weight, (int)CKK, col + b * CKK * OHW, (int)OHW,
-                    accumulate ? 1.0f : 0.0f, o, (int)OHW);
+                    1.0f, weight, (int)CKK, cols, (int)OHW, accumulate ? 1.0f : 0.0f, o,
+                    (int)OHW);
         if (bias)
             for (size_t oc = 0; oc < OC; oc++)
                 for (size_t p = 0; p < OHW; p++)
