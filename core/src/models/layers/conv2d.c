@@ -37,6 +37,21 @@ static void valid_span(size_t *lo, size_t *hi, size_t j, size_t W, size_t S, siz
     *lo = *lo < *hi ? *lo : *hi;
 }
 
+/* dst[0, n) = src[0, n) for the short runs of im2col (n ≈ 10–30): 4-float blocks, the
+ * last one overlapping the one before instead of a scalar tail. */
+static inline void copy_run(float *dst, const float *src, size_t n)
+{
+    if (n < 4) {
+        for (size_t k = 0; k < n; k++)
+            dst[k] = src[k];
+        return;
+    }
+    for (size_t k = 0; k + 4 <= n; k += 4)
+        memcpy(dst + k, src + k, 4 * sizeof *dst); /* one 16-byte move */
+    if (n % 4)
+        memcpy(dst + n - 4, src + n - 4, 4 * sizeof *dst);
+}
+
 /* col[C·K·K, OH·OW] = the receptive fields of one sample img[C, H, W].  Rows are short
  * (OW ≈ 10–30): plain loops, not memcpy/memset calls per row. */
 static void sample_columns(float *col, const float *img, size_t C, size_t H, size_t W,
@@ -63,8 +78,7 @@ static void sample_columns(float *col, const float *img, size_t C, size_t H, siz
                     /* src[k·S] = inp at output lo + k: input column lo·S + j − P ≥ 0 */
                     const float *src = plane + (ih - P) * W + (lo * S + j - P);
                     if (S == 1)
-                        for (size_t k = 0; k < hi - lo; k++)
-                            out[lo + k] = src[k];
+                        copy_run(out + lo, src, hi - lo);
                     else
                         for (size_t k = 0; k < hi - lo; k++)
                             out[lo + k] = src[k * S];
