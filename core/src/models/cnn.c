@@ -75,11 +75,13 @@ static double forward(cnn_impl *m, const cnn_pass *p, const float *labels)
     return softmax_xent_forward(m->act[m->n_nodes], labels, p->B, m->size[m->n_nodes]);
 }
 
-/* The gradient buffers every backward pass adds into, zeroed (the logits' is written). */
+/* The gradient buffers backward passes add into, zeroed (the logits' is written, and
+ * so is the input gradient of a node that overwrites it: cnn_build.c). */
 static void zero_gradients(cnn_impl *m, float **d, size_t B)
 {
     for (int a = 1; a < m->n_nodes; a++)
-        memset(d[a], 0, B * m->size[a] * sizeof(float));
+        if (!m->written[a])
+            memset(d[a], 0, B * m->size[a] * sizeof(float));
 }
 
 /* grad += this chunk's gradient of the loss scaled by `scale` (1/n). */

@@ -91,7 +91,7 @@ static void dense_bwd(const cnn_node *n, const cnn_pass *p, float *grad)
                               p->dact[n->out], p->act[n->in], p->B, n->C, n->OC, 1);
     if (n->in)
         dense_backward_input(p->dact[n->in], p->dact[n->out], p->x + n->w_off, p->B, n->C, n->OC,
-                             1);
+                             !n->overwrite);
 }
 
 static void dense_fwd_r(const cnn_node *n, const cnn_pass *p)
@@ -112,7 +112,7 @@ static void dense_bwd_r(const cnn_node *n, const cnn_pass *p, float *hv)
     dense_backward_weight(hv + n->w_off, NULL, p->dact[n->out], p->Ract[n->in], p->B, n->C,
                           n->OC, 1);
     dense_backward_input(p->Rdact[n->in], p->Rdact[n->out], p->x + n->w_off, p->B, n->C, n->OC,
-                         1);
+                         !n->overwrite);
     dense_backward_input(p->Rdact[n->in], p->dact[n->out], p->v + n->w_off, p->B, n->C, n->OC,
                          1);
 }
@@ -124,10 +124,18 @@ static void relu_fwd(const cnn_node *n, const cnn_pass *p)
     relu_forward(p->act[n->out], p->act[n->in], p->B * in_size(n));
 }
 
+/* dact[in] (+)= 1[act[in] > 0] ⊙ d: written when this node is its only reader */
+static void relu_into(const cnn_node *n, const cnn_pass *p, float *dinp, const float *d)
+{
+    if (n->overwrite)
+        relu_jacobian(dinp, d, p->act[n->in], p->B * in_size(n));
+    else if (n->in)
+        relu_backward(dinp, d, p->act[n->in], p->B * in_size(n));
+}
+
 static void relu_bwd(const cnn_node *n, const cnn_pass *p, float *grad)
 {
-    if (n->in)
-        relu_backward(p->dact[n->in], p->dact[n->out], p->act[n->in], p->B * in_size(n));
+    relu_into(n, p, p->dact[n->in], p->dact[n->out]);
 }
 
 static void relu_fwd_r(const cnn_node *n, const cnn_pass *p)
@@ -137,8 +145,7 @@ static void relu_fwd_r(const cnn_node *n, const cnn_pass *p)
 
 static void relu_bwd_r(const cnn_node *n, const cnn_pass *p, float *hv)
 {
-    if (n->in)
-        relu_backward(p->Rdact[n->in], p->Rdact[n->out], p->act[n->in], p->B * in_size(n));
+    relu_into(n, p, p->Rdact[n->in], p->Rdact[n->out]);
 }
 
 /* ---- max pooling ---- */
