@@ -21,7 +21,7 @@
 #include "models/layers/layers.h"
 
 /* act, dact, Ract, Rdact of every activation, maxpool's argmax, the conv columns
- * and their scratch. */
+ * (and those of R{act[in]}, except for a conv reading the data) and their scratch. */
 size_t cnn_workspace_floats(const cnn_impl *m)
 {
     size_t total = m->scratch_floats;
@@ -30,7 +30,7 @@ size_t cnn_workspace_floats(const cnn_impl *m)
     for (int k = 0; k < m->n_nodes; k++) {
         if (m->nodes[k].kind == &cnn_maxpool)
             total += CNN_CHUNK * m->size[m->nodes[k].out];
-        total += 2 * CNN_CHUNK * m->nodes[k].col_floats;
+        total += (m->nodes[k].in ? 2 : 1) * CNN_CHUNK * m->nodes[k].col_floats;
     }
     return total;
 }
@@ -56,7 +56,8 @@ static int workspace(cnn_impl *m)
             p += CNN_CHUNK * m->size[n->out];
         }
         n->col = p, p += CNN_CHUNK * n->col_floats;
-        n->Rcol = p, p += CNN_CHUNK * n->col_floats;
+        if (n->in) /* the data has no direction: no R-columns */
+            n->Rcol = p, p += CNN_CHUNK * n->col_floats;
     }
     m->scratch = p;
     return LSGD_OK;

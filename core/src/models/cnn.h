@@ -54,7 +54,8 @@ struct cnn_node {
     size_t col_floats;       /* conv: C·K·K·OH·OW per sample (0 when pointwise) */
     /* in the workspace: */
     int32_t *argmax;         /* maxpool: [CNN_CHUNK, OC·OH·OW] */
-    float *col, *Rcol;       /* conv: im2col of act[in] and of Ract[in], [CNN_CHUNK, col_floats] */
+    float *col, *Rcol;       /* conv: im2col of act[in] and of Ract[in] (none when act[in] is
+                                the data), [CNN_CHUNK, col_floats] */
 };
 
 /* The layer kinds (cnn_layers.c). */
