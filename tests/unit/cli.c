@@ -308,13 +308,19 @@ LSGD_TEST(cli, run_with_a_plugin_switched_by_set_notes_it_once_and_trains)
 
 /* ---- validate checks what run checks ---------------------------------------- */
 
-/* `lsgd <command> tests/data/cli/blobs-4-workers.json <sets>` in a fresh
- * directory (output.dir "out" there). */
-static test_output blobs_command(const char *dir, const char *command, const char *sets)
+/* The command `lsgd <command> tests/data/cli/blobs-4-workers.json <sets>`
+ * in a fresh directory (output.dir "out" there); a static buffer. */
+static const char *blobs_cmd(const char *dir, const char *command, const char *sets)
 {
     snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' %s '%s' %s", dir, lsgd_bin(),
              command, test_root_path("tests/data/cli/blobs-4-workers.json"), sets);
-    return test_run(cmd, 60);
+    return cmd;
+}
+
+/* That command run, within 60 s. */
+static test_output blobs_command(const char *dir, const char *command, const char *sets)
+{
+    return test_run(blobs_cmd(dir, command, sets), 60);
 }
 
 /* A section of another algorithm than the one that runs is ignored with
@@ -366,16 +372,9 @@ LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_l
         for (size_t c = 0; c < 2; c++) {
             char dir[1024], out[1100];
             snprintf(dir, sizeof dir, "%s", test_tmpdir());
-            test_output o = blobs_command(dir, commands[c], cases[i].sets);
-            if (o.status != 2 || !strstr(o.err, cases[i].says))
-                fprintf(stderr, "\n  %s %s: status %d: %s", commands[c], cases[i].sets, o.status,
-                        o.err);
-            CU_ASSERT_EQUAL(o.status, 2);
-            CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-            CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
+            expect_input_error(blobs_cmd(dir, commands[c], cases[i].sets), cases[i].says, NULL);
             snprintf(out, sizeof out, "%s/out", dir);
             CU_ASSERT_NOT_EQUAL(access(out, F_OK), 0); /* refused before anything was made */
-            test_output_free(&o);
         }
     }
     /* fixed, it passes: a batch of the shard's size, key files that are
@@ -415,14 +414,7 @@ LSGD_TEST(cli, an_error_found_after_loading_names_the_set_that_caused_it_in_vali
         for (size_t c = 0; c < 2; c++) {
             char dir[1024];
             snprintf(dir, sizeof dir, "%s", test_tmpdir());
-            test_output o = blobs_command(dir, commands[c], cases[i].sets);
-            if (o.status != 2 || !strstr(o.err, cases[i].says))
-                fprintf(stderr, "\n  %s %s: status %d: %s", commands[c], cases[i].sets,
-                        o.status, o.err);
-            CU_ASSERT_EQUAL(o.status, 2);
-            CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-            CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i].says));
-            test_output_free(&o);
+            expect_input_error(blobs_cmd(dir, commands[c], cases[i].sets), cases[i].says, NULL);
         }
     }
     char dir[1024];
@@ -433,10 +425,7 @@ LSGD_TEST(cli, an_error_found_after_loading_names_the_set_that_caused_it_in_vali
                     "\"classes\": 4}}, \"algorithm\": {\"steps\": 16, \"batch_size\": 32}}");
     snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' validate big-batch.json "
              "--set algorithm.lr=0.5", dir, lsgd_bin());
-    test_output o = test_run(cmd, 60);
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: algorithm.batch_size: 32 is more than"));
-    test_output_free(&o);
+    expect_input_error(cmd, "lsgd: algorithm.batch_size: 32 is more than", NULL);
 }
 
 /* `lsgd validate --no-data` does what needs no data: the outer optimizer's
@@ -445,11 +434,9 @@ LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
-    test_output o = blobs_command(dir, "validate --no-data", "--set outer.plugin=oasis");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: --set outer.plugin=oasis: outer.plugin: 'oasis' "
-                                         "needs Hessian-vector"));
-    test_output_free(&o);
+    expect_input_error(blobs_cmd(dir, "validate --no-data", "--set outer.plugin=oasis"),
+                       "lsgd: --set outer.plugin=oasis: outer.plugin: 'oasis' needs "
+                       "Hessian-vector", NULL);
 }
 
 /* ---- workers by hand, many workers, start-up ---------------------------------- */

@@ -46,6 +46,18 @@ typedef struct test_output {
 test_output test_run(const char *command, int timeout_s);
 void test_output_free(test_output *o);
 
+/* Run command (sh -c, 30 s limit); assert exit status 2 and exactly one
+ * line on stderr containing every needle (NULL-terminated list). */
+void expect_input_error(const char *command, ...) __attribute__((sentinel));
+
+/* The same with exactly `lines` lines on stderr (one error each), every
+ * needle on one of them. */
+void expect_input_errors(const char *command, int lines, ...) __attribute__((sentinel));
+
+/* Run command; assert exit status 1 (a runtime failure) and exactly one
+ * line on stderr containing every needle. */
+void expect_runtime_error(const char *command, ...) __attribute__((sentinel));
+
 /* tools/fetch-data mnist (nothing to do when data/mnist is there):
  * 0 on success, else its status after printing why. */
 int test_fetch_mnist(void);

@@ -20,12 +20,18 @@
 
 static char cmd[16384];
 
-/* `cd dir && lsgd ARGS`, within 60 s. */
-static test_output lsgd_in(const char *dir, const char *args)
+/* The command `cd dir && lsgd ARGS` (a static buffer). */
+static const char *lsgd_in_dir(const char *dir, const char *args)
 {
     snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' %s", dir,
              test_build_path("bin/lsgd"), args);
-    return test_run(cmd, 60);
+    return cmd;
+}
+
+/* `cd dir && lsgd ARGS`, within 60 s. */
+static test_output lsgd_in(const char *dir, const char *args)
+{
+    return test_run(lsgd_in_dir(dir, args), 60);
 }
 
 static int exists(const char *dir, const char *name)
@@ -138,12 +144,10 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
                 "                         \"axes\": {\"algorithm.lr\": [0.01, 0.02]}},\n"
                 "             \"adam\": {\"set\": {\"scaling.plugin\": \"adam\"},\n"
                 "                        \"axes\": {\"outer.params.beta1\": [0.5]}}}");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
     /* beta1 is refused for sgd: the sweep names the axis, value and run */
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "s.json: axis scaling.params.beta1 value 0.9 (run "
-                                         "sgd,lr=0.01,scaling.params.beta1=0.9): "));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --dry-run"),
+                       "s.json: axis scaling.params.beta1 value 0.9 (run "
+                       "sgd,lr=0.01,scaling.params.beta1=0.9): ", NULL);
 
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001]},\n"
@@ -153,7 +157,7 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
                 "             \"adam\": {\"axes\": {\"outer.params.momentum\": [0.5]},\n"
                 "                        \"set\": {\"scaling.plugin\": \"adam\", \"outer.plugin\": "
                 "\"sgd\"}}}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
+    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
     if (o.status)
         fprintf(stderr, "\n%s", o.err);
     CU_ASSERT_EQUAL(o.status, 0);
@@ -246,14 +250,8 @@ static void refused_before_any_run(const char *members, const char *line)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     write_sweep(dir, "s.json", 8, members);
-    test_output o = lsgd_in(dir, "sweep s.json");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-    if (!strstr(o.err, line))
-        fprintf(stderr, "\n  %s: %s", members, o.err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, line));
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json"), line, NULL);
     CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
-    test_output_free(&o);
 }
 
 /* Each case: the sweep's members, and what the one line on stderr says. */
@@ -280,12 +278,9 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
-    test_output o = lsgd_in(dir, "sweep s.json --target 'train_loss=0.1'");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--target: target 'train_loss=0.1': expected "
-                                         "METRIC<=VALUE"));
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --target 'train_loss=0.1'"),
+                       "--target: target 'train_loss=0.1': expected METRIC<=VALUE", NULL);
     CU_ASSERT(!exists(dir, "out"));
-    test_output_free(&o);
 }
 
 /* An axis or a method's set of output.dir (or of an output section with a
@@ -323,11 +318,8 @@ LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
     CU_ASSERT_PTR_NULL(strstr(o.err, "/tmp/lsgd-sweep-base-"));
     test_output_free(&o);
     test_write_file(dir, "s.json", "{\"base\": \"missing.json\"}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base missing.json: cannot read config"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --dry-run"),
+                       "lsgd: s.json: base missing.json: cannot read config", NULL);
 }
 
 /* Ctrl-C (SIGINT to the sweep alone, as a terminal's goes to its process
@@ -474,11 +466,8 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
 
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.momentum --no-plot",
              hand_sweep());
-    o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--best-of algorithm.momentum: no such axis in these "
-                                         "runs; axes: [\"algorithm.lr\"]"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, args), "--best-of algorithm.momentum: no such axis in "
+                       "these runs; axes: [\"algorithm.lr\"]", NULL);
 }
 
 /* Each bad option of compare is one line, exit 2, naming the option and
@@ -496,19 +485,11 @@ LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
         char args[4400];
         snprintf(args, sizeof args, "compare '%s' --no-plot -o out %s", hand_sweep(),
                  cases[i][0]);
-        test_output o = lsgd_in(dir, args);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        if (!strstr(o.err, cases[i][1]))
-            fprintf(stderr, "\n  case %zu: %s", i, o.err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        expect_input_error(lsgd_in_dir(dir, args), cases[i][1], NULL);
         CU_ASSERT(!exists(dir, "out"));
-        test_output_free(&o);
     }
-    test_output o = lsgd_in(dir, "compare . --no-plot");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, ".: neither a sweep (no sweep.jsonl) nor a run"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "compare . --no-plot"),
+                       ".: neither a sweep (no sweep.jsonl) nor a run", NULL);
 }
 
 /* Figures: PNG and SVG of each; titles name the sweep; accuracy in percent;
@@ -587,12 +568,7 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
         char *text = json_dumps(doc, 0);
         test_write_file(dir, "bad.json", text);
         free(text);
-        o = lsgd_in(dir, "sweep bad.json --dry-run");
-        if (o.status != 2)
-            fprintf(stderr, "\n  invalid-sweeps.json[%zu]: status %d", i, o.status);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        test_output_free(&o);
+        expect_input_error(lsgd_in_dir(dir, "sweep bad.json --dry-run"), NULL);
     }
     json_decref(invalid);
 
@@ -662,21 +638,15 @@ LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused
         test_write_file(path, "sweep.jsonl", text);
         char args[128];
         snprintf(args, sizeof args, "compare %s --no-plot", sub);
-        o = lsgd_in(dir, args);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "/sweep.jsonl line 2: expected a row written by "
-                                             "lsgd sweep"));
-        test_output_free(&o);
+        expect_input_error(lsgd_in_dir(dir, args),
+                           "/sweep.jsonl line 2: expected a row written by lsgd sweep", NULL);
     }
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/fifo' && mkfifo '%s/fifo/sweep.jsonl'", dir, dir);
     test_output o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "compare fifo --no-plot");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo/sweep.jsonl: cannot read sweep results: it is a "
-                                         "FIFO (named pipe)"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "compare fifo --no-plot"),
+                       "fifo/sweep.jsonl: cannot read sweep results: it is a FIFO (named pipe)",
+                       NULL);
 }
 
 /* ---- speed-up against workers ------------------------------------------------ */
