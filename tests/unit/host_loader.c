@@ -29,6 +29,15 @@ static const char *check_cmd(const char *path)
     return cmd;
 }
 
+/* The command `lsgd run` of a run of 2 workers in dir with the scaling
+ * plugin found in dir (fake_run_config). */
+static const char *run_cmd(const char *dir, const char *scaling)
+{
+    const char *path = fake_run_config(dir, "run.json", 2, scaling, NULL);
+    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
+    return cmd;
+}
+
 LSGD_TEST(host_loader, correct_fake_plugin_passes_check)
 {
     HOST_TMPDIR(dir);
@@ -147,14 +156,7 @@ LSGD_TEST(host_loader, run_refuses_a_broken_plugin_once_before_starting_workers)
     HOST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_no_entry.c", "broken.so", NULL), 0);
     fake_manifest(dir, "broken.json", "broken", "1.0.0", "broken.so", NULL, NULL);
-    char config[4096];
-    snprintf(config, sizeof config,
-             "{\"plugin_path\": [\"%s\"], \"workers\": 2, \"model\": {\"type\": \"quadratic\"},"
-             " \"scaling\": {\"plugin\": \"broken\"}, \"output\": {\"dir\": \"%s/out\"}}",
-             dir, dir);
-    const char *path = test_write_file(dir, "run.json", config);
-    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
-    expect_input_error(cmd, "scaling plugin 'broken'", "no entry symbol", NULL);
+    expect_input_error(run_cmd(dir, "broken"), "scaling plugin 'broken'", "no entry symbol", NULL);
 }
 
 LSGD_TEST(host_loader, malformed_manifest_beside_its_library_names_line_and_column)
@@ -213,14 +215,8 @@ LSGD_TEST(host_loader, check_reports_every_problem_of_a_plugin_and_run_stops_at_
     expect_input_errors(check_cmd(manifest), 2,
                     "scaling plugin 'twofold' (", "version '2.0' in the library, '1.0.0' in the manifest",
                     "requires capability \"quantum\", which this host does not provide", NULL);
-    char config[4096];
-    snprintf(config, sizeof config,
-             "{\"plugin_path\": [\"%s\"], \"workers\": 2, \"model\": {\"type\": \"quadratic\"},"
-             " \"scaling\": {\"plugin\": \"twofold\"}, \"output\": {\"dir\": \"%s/out\"}}",
-             dir, dir);
-    const char *path = test_write_file(dir, "run.json", config);
-    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
-    expect_input_error(cmd, "scaling plugin 'twofold'", "version '2.0' in the library", NULL);
+    expect_input_error(run_cmd(dir, "twofold"), "scaling plugin 'twofold'",
+                       "version '2.0' in the library", NULL);
 }
 
 LSGD_TEST(host_loader, check_of_a_missing_library_still_checks_what_the_manifest_requires)
