@@ -55,6 +55,13 @@ test_output run_config_at_root(const char *config, const char *dir, const char *
     return o;
 }
 
+void run_workers_ok(const char *text, int world, const char *dir)
+{
+    test_output o = run_workers(write_config(dir, text), world, dir, "", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
 float *read_model(const char *dir, size_t *n)
 {
     char path[4200];

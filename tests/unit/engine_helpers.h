@@ -22,6 +22,9 @@ test_output run_workers_args(const char *cfg, int world, const char *dir, const 
                              const char *extra, int timeout_s);
 test_output run_workers(const char *cfg, int world, const char *dir, const char *env,
                         int timeout_s);
+/* The config text written into dir (write_config) and run on `world`
+ * workers within 60 s, which must succeed (a fatal assertion). */
+void run_workers_ok(const char *text, int world, const char *dir);
 
 /* `lsgd run <config> --set output.dir=<dir>/out --set output.progress=none
  * <sets>` from the source root (config relative to it) within timeout_s;
