@@ -34,6 +34,16 @@ static test_output lsgd_in(const char *dir, const char *args)
     return test_run(lsgd_in_dir(dir, args), 60);
 }
 
+/* The same, which must exit 0 (its stderr shown when not). */
+static test_output lsgd_ok_in(const char *dir, const char *args)
+{
+    test_output o = lsgd_in(dir, args);
+    if (o.status)
+        fprintf(stderr, "\n  lsgd %s: %s", args, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    return o;
+}
+
 static int exists(const char *dir, const char *name)
 {
     char path[4400];
@@ -116,8 +126,7 @@ LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
                 "\"axes\": {\"algorithm.lr\": [0.001, 0.002]},\n"
                 " \"zip\": [{\"algorithm.batch_size\": [16, 32], \"schedule.period\": [2, 4]}],\n"
                 " \"seeds\": [1, 2]");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     /* 2 step sizes × 2 zipped pairs × 2 seeds: 8 runs, none of batch 16
      * with period 4 */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "lsgd sweep: 8 runs"));
@@ -157,10 +166,7 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
                 "             \"adam\": {\"axes\": {\"outer.params.momentum\": [0.5]},\n"
                 "                        \"set\": {\"scaling.plugin\": \"adam\", \"outer.plugin\": "
                 "\"sgd\"}}}");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     /* sgd's own lr grid replaces the sweep's 0.001; momentum appears under
      * two sections, so each is named by its section too */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nsgd,lr=0.01,scaling.params.momentum=0.5: "
@@ -200,8 +206,7 @@ LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finis
     CU_ASSERT_EQUAL(csv_value(csv, "\"lr=0.0005,seed=1\",", "objective<=1e30:step"), 8);
 
     /* again: every run had finished, none starts (each log says one start) */
-    o = lsgd_in(dir, "sweep s.json");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "4 runs: 4 done (4 had finished before)"));
     test_output_free(&o);
     char log[4400];
@@ -226,8 +231,7 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
-    o = lsgd_in(dir, "sweep s.json --target 'train_loss<=0.15' --target 'train_loss<0.05'");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --target 'train_loss<=0.15' --target 'train_loss<0.05'");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "1 runs: 1 done (1 had finished before)"));
     test_output_free(&o);
     char csv[4300];
@@ -298,8 +302,8 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0); /* other output keys are the run's to set */
+    /* other output keys are the run's to set */
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     test_output_free(&o);
 }
 
@@ -441,8 +445,7 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by rounds_to_target "
              "--target 'train_loss<=0.15' -o cmp --no-plot", hand_sweep());
-    test_output o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, args);
     test_output_free(&o);
     char csv[4300];
     snprintf(csv, sizeof csv, "%s/cmp/compare.csv", dir);
@@ -453,8 +456,7 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
 
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by final.train_loss "
              "-o cmp2 --no-plot --baseline b", hand_sweep());
-    o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, args);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "Δ final.train_loss vs b"));
     test_output_free(&o);
     snprintf(csv, sizeof csv, "%s/cmp2/compare.csv", dir);
@@ -526,8 +528,7 @@ LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_
              hand_sweep());
     o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "plot x/run y/run -o plots");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "plot x/run y/run -o plots");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "plots/loss_rounds.svg\n"));
     test_output_free(&o);
     snprintf(path, sizeof path, "%s/plots/loss_rounds.svg", dir);
@@ -577,10 +578,7 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
     for (size_t k = 0; k < 3; k++) {
         char args[256];
         snprintf(args, sizeof args, "sweep examples/sweeps/%s.sweep.json --dry-run", shipped[k]);
-        o = lsgd_in(test_root_dir(), args);
-        if (o.status)
-            fprintf(stderr, "\n  %s: %s", shipped[k], o.err);
-        CU_ASSERT_EQUAL(o.status, 0);
+        o = lsgd_ok_in(test_root_dir(), args);
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, " runs of "));
         test_output_free(&o);
     }
@@ -597,17 +595,13 @@ LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_th
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/a/b' '%s/a_b'", dir, dir);
     test_output o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__,run=2: "));
     test_output_free(&o);
 
     write_sweep(dir, "s.json", 8, "\"methods\": {\"..\": {\"set\": {\"seed\": 3}}}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "output.dir=\"out/_.\"\n"));
     test_output_free(&o);
 }
@@ -712,10 +706,7 @@ LSGD_TEST(sweep, the_sweeps_tools_reproduce_runs_expand_with_every_run_checked)
         char args[256], expect[64];
         snprintf(args, sizeof args, "sweep examples/reproduce/sweeps/%s.sweep.json --dry-run",
                  sweeps[k]);
-        test_output o = lsgd_in(test_root_dir(), args);
-        if (o.status)
-            fprintf(stderr, "\n  %s: %s", sweeps[k], o.err);
-        CU_ASSERT_EQUAL(o.status, 0);
+        test_output o = lsgd_ok_in(test_root_dir(), args);
         snprintf(expect, sizeof expect, "lsgd sweep: %zu runs of ", runs[k]);
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, expect));
         test_output_free(&o);
