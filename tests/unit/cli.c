@@ -330,8 +330,7 @@ LSGD_TEST(cli, a_section_for_another_algorithm_is_ignored_with_one_note_naming_i
 {
     const char *commands[] = {"validate", "run"};
     for (size_t c = 0; c < 2; c++) {
-        char dir[1024];
-        snprintf(dir, sizeof dir, "%s", test_tmpdir());
+        TEST_TMPDIR(dir);
         test_output o = blobs_command(dir, commands[c], "--set algorithm.fedprox.mu=0.1");
         if (o.status != 0)
             fprintf(stderr, "\n  %s: status %d: %s", commands[c], o.status, o.err);
@@ -341,8 +340,7 @@ LSGD_TEST(cli, a_section_for_another_algorithm_is_ignored_with_one_note_naming_i
                                              "fedprox's section and algorithm.type is local_sgd"));
         test_output_free(&o);
     }
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     test_output o = blobs_command(dir, "validate", "--set algorithm.fedprox.mu=0.1 "
                                                    "--set algorithm.type=fedprox");
     CU_ASSERT_EQUAL(o.status, 0);
@@ -380,8 +378,7 @@ LSGD_TEST(cli, validate_refuses_what_run_refuses_before_training_with_the_same_l
     /* fixed, it passes: a batch of the shard's size, key files that are
      * there (relative to the working directory; what they hold is the
      * transport's to check when it opens) */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     test_write_file(dir, "run.public", "key");
     test_write_file(dir, "run.secret", "key");
     test_output o = blobs_command(dir, "validate", "--set algorithm.batch_size=25 "
@@ -412,13 +409,11 @@ LSGD_TEST(cli, an_error_found_after_loading_names_the_set_that_caused_it_in_vali
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *commands[] = {"validate", "run"};
         for (size_t c = 0; c < 2; c++) {
-            char dir[1024];
-            snprintf(dir, sizeof dir, "%s", test_tmpdir());
+            TEST_TMPDIR(dir);
             expect_input_error(blobs_cmd(dir, commands[c], cases[i].sets), cases[i].says, NULL);
         }
     }
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     test_write_file(dir, "big-batch.json",
                     "{\"workers\": 4, \"model\": {\"type\": \"softmax\"}, \"data\": {\"train\": "
                     "{\"format\": \"synthetic\", \"generator\": \"blobs\", \"n\": 100, \"d\": 5, "
@@ -432,8 +427,7 @@ LSGD_TEST(cli, an_error_found_after_loading_names_the_set_that_caused_it_in_vali
  * needs are its manifest's. */
 LSGD_TEST(cli, validate_without_data_still_refuses_an_outer_plugin_that_needs_an_hvp)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     expect_input_error(blobs_cmd(dir, "validate --no-data", "--set outer.plugin=oasis"),
                        "lsgd: --set outer.plugin=oasis: outer.plugin: 'oasis' needs "
                        "Hessian-vector", NULL);
@@ -582,8 +576,8 @@ LSGD_TEST(cli, plugins_list_json_is_machine_readable)
 
 LSGD_TEST(cli, plugins_list_shows_what_an_earlier_directory_shadows)
 {
-    HOST_TMPDIR(env_dir);
-    HOST_TMPDIR(cfg_dir);
+    TEST_TMPDIR(env_dir);
+    TEST_TMPDIR(cfg_dir);
     fake_manifest(env_dir, "sgd.json", "sgd", "0.0.1-env", "sgd.so", NULL, NULL);
     fake_manifest(cfg_dir, "sgd.json", "sgd", "0.0.2-config", "sgd.so", NULL, NULL);
     char text[4096];
@@ -671,7 +665,7 @@ static void validate_each(const char *list, int expected_status)
 {
     json_t *docs = json_load_file(test_root_path(list), 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(docs);
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     size_t i;
     json_t *doc;
     json_array_foreach(docs, i, doc) {

@@ -13,6 +13,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
+#include <stdio.h>
 
 void lsgd_test_register(const char *suite, const char *name, void (*fn)(void));
 
@@ -33,6 +34,11 @@ const char *test_root_path(const char *relative);
 
 /* A fresh temporary directory (removed at exit); returns its path. */
 const char *test_tmpdir(void);
+/* The same in a local buffer `name`, copied out of the ring of path
+ * buffers so that later path helpers cannot overwrite it. */
+#define TEST_TMPDIR(name) \
+    char name[1024];      \
+    snprintf(name, sizeof name, "%s", test_tmpdir())
 /* Write text to dir/name; returns the full path (static ring buffer). */
 const char *test_write_file(const char *dir, const char *name, const char *text);
 

@@ -6,14 +6,6 @@
 #ifndef LSGD_TEST_HOST_FAKES_H
 #define LSGD_TEST_HOST_FAKES_H
 
-#include <stdio.h>
-
-/* A fresh temporary directory, copied out of the harness's ring of path
- * buffers so that later path helpers cannot overwrite it. */
-#define HOST_TMPDIR(name) \
-    char name[1024];      \
-    snprintf(name, sizeof name, "%s", test_tmpdir())
-
 /* Compile tests/data/fake-plugins/<source> into dir/<so_name> with extra
  * compiler flags (e.g. "-DFAKE_ABI_MAJOR=2"); returns 0 on success. */
 int fake_build(const char *dir, const char *source, const char *so_name, const char *cflags);

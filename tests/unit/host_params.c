@@ -25,7 +25,7 @@ static const char *const adam_like =
 
 static void read_manifest(lsgd_manifest *m, const char *params)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "adamish.json", "adamish", "1.0", "adamish.so", NULL,
                                      params);
     lsgd_error err;
@@ -147,7 +147,7 @@ LSGD_TEST(host_params, plugin_without_params_says_it_takes_none)
 
 LSGD_TEST(host_params, manifest_default_outside_its_own_range_is_a_manifest_error)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "bad.json", "bad", "1.0", "bad.so", NULL,
                                      "{\"beta\": {\"type\": \"number\", \"default\": 2, \"maximum\": 1, "
                                      "\"description\": \"d\"}}");

@@ -102,7 +102,7 @@ LSGD_TEST(host_registry, builtin_directory_is_found_beside_the_library)
 
 LSGD_TEST(host_registry, manifest_library_path_is_relative_to_the_manifest)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "rel.json", "rel", "1.0", "sub/rel.so", NULL, NULL);
     lsgd_manifest m;
     lsgd_error err;
@@ -119,7 +119,7 @@ LSGD_TEST(host_registry, manifest_library_path_is_relative_to_the_manifest)
 
 LSGD_TEST(host_registry, two_manifests_of_one_name_in_one_directory_are_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     fake_manifest(dir, "a.json", "twin", "1.0", "a.so", NULL, NULL);
     fake_manifest(dir, "b.json", "twin", "2.0", "b.so", NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(discovery_refused(dir),
@@ -135,7 +135,7 @@ LSGD_TEST(host_registry, missing_plugin_path_directory_is_named)
 
 LSGD_TEST(host_registry, unknown_name_suggests_the_nearest_known_names)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     fake_manifest(dir, "precond.json", "precond", "1.0", "p.so", NULL, NULL);
     fake_manifest(dir, "precise.json", "precise", "1.0", "q.so", NULL, NULL);
     json_t *cfg = config_with_path(dir);
@@ -159,7 +159,7 @@ LSGD_TEST(host_registry, unknown_name_suggests_the_nearest_known_names)
 
 LSGD_TEST(host_registry, malformed_manifest_names_file_line_and_column)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "broken.json", "{\n  \"name\": \"x\",\n  \"kind\" \"scaling\"\n}\n");
     const char *message = manifest_refused(path);
     CU_ASSERT_PTR_NOT_NULL(strstr(message, "broken.json: line 3, column"));
@@ -168,7 +168,7 @@ LSGD_TEST(host_registry, malformed_manifest_names_file_line_and_column)
 
 LSGD_TEST(host_registry, a_manifest_that_is_a_fifo_or_directory_is_refused_without_blocking)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     char path[4200], cmd[8600];
     snprintf(path, sizeof path, "%s/fifo.json", dir);
     snprintf(cmd, sizeof cmd, "mkfifo '%s' && mkdir '%s/dir.json'", path, dir);
@@ -190,7 +190,7 @@ LSGD_TEST(host_registry, a_manifest_that_is_a_fifo_or_directory_is_refused_witho
 
 LSGD_TEST(host_registry, manifest_missing_a_field_is_checked_against_the_manifest_schema)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "nokind.json",
                                        "{\"name\":\"x\",\"version\":\"1\",\"abi\":{\"major\":1,\"minor\":0},"
                                        "\"library\":\"x.so\",\"description\":\"d\"}");
@@ -219,7 +219,7 @@ LSGD_TEST(host_registry, manifest_started_by_names_the_launchers_of_a_transports
     CU_ASSERT_TRUE(json_is_array(m.started_by));
     CU_ASSERT_EQUAL(json_array_size(m.started_by), 0);
     lsgd_manifest_free(&m);
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "one.json",
                                        "{\"name\":\"x\",\"kind\":\"transport\",\"version\":\"1\","
                                        "\"abi\":{\"major\":1,\"minor\":0},\"library\":\"x.so\","

@@ -120,8 +120,7 @@ static double csv_value(const char *path, const char *key, const char *column)
 
 LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001, 0.002]},\n"
                 " \"zip\": [{\"algorithm.batch_size\": [16, 32], \"schedule.period\": [2, 4]}],\n"
@@ -145,8 +144,7 @@ LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 
 LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shortest_distinct_key)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001], \"scaling.params.beta1\": [0.9]},\n"
                 " \"methods\": {\"sgd\": {\"set\": {\"scaling.plugin\": \"sgd\"},\n"
@@ -182,8 +180,7 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
 
 LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finished_runs)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 40,
                 "\"axes\": {\"algorithm.lr\": [0.0005, 0.001]}, \"seeds\": [1, 2],\n"
                 " \"targets\": [\"objective<=1e30\"]");
@@ -222,8 +219,7 @@ LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finis
  * 3, step 24, after 100 + 200 + 300 bytes, at 1.5 s. */
 LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_the_metrics)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 40, "\"axes\": {\"algorithm.lr\": [1]}, \"seeds\": [2]");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/out/lr=1,seed=2' && cp '%s' '%s/out/lr=1,seed=2/' && "
              "echo '{}' > '%s/out/lr=1,seed=2/model.json'", dir,
@@ -251,8 +247,7 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
  * no run started and nothing written. */
 static void refused_before_any_run(const char *members, const char *line)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, members);
     expect_input_error(lsgd_in_dir(dir, "sweep s.json"), line, NULL);
     CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
@@ -279,8 +274,7 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
         {"\"axis\": {}", "s.json: unknown key 'axis' at the top level (did you mean 'axes'?)"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused_before_any_run(cases[i][0], cases[i][1]);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
     expect_input_error(lsgd_in_dir(dir, "sweep s.json --target 'train_loss=0.1'"),
                        "--target: target 'train_loss=0.1': expected METRIC<=VALUE", NULL);
@@ -299,8 +293,7 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
          "s.json: method m: set output={\"dir\":\"mine\"}: the sweep sets output.dir of each run"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused_before_any_run(cases[i][0], cases[i][1]);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
     /* other output keys are the run's to set */
     test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
@@ -312,8 +305,7 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
  * is checked from), not as the first run's. */
 LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     test_write_file(dir, "s.json", "{\"base\": {\"model\": {\"type\": \"bogus\"}}}");
     test_output o = lsgd_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_EQUAL(o.status, 2);
@@ -333,8 +325,7 @@ LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
  * running when the signal comes after its first checkpoint. */
 LSGD_TEST(sweep, ctrl_c_stops_every_run_and_a_rerun_resumes_them)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 3200000, "\"seeds\": [1, 2]"); /* ~4 s a run on an idle core */
     snprintf(cmd, sizeof cmd,
              "cd '%s' && { '%s' sweep s.json --jobs 2 & P=$!; "
@@ -402,8 +393,7 @@ static void compare_in(const char *dir, const char *args)
  * 4/3, standard error sqrt(4/9) = 2/3. */
 LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_computed_by_hand)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp --no-plot", hand_sweep());
@@ -440,8 +430,7 @@ LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_compu
  * (0.1, 0.5, 0.5) and a's lr 1 (mean 0.09) beats 0.1 (mean 0.1467). */
 LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_asked)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by rounds_to_target "
              "--target 'train_loss<=0.15' -o cmp --no-plot", hand_sweep());
@@ -476,8 +465,7 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
  * what these runs have instead. */
 LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     static const char *const cases[][2] = {
         {"--by rounds", "--by rounds: unknown quantity; known: rounds_to_target,"},
         {"--baseline c", "--baseline c: no such method in these runs; methods: a, b"},
@@ -498,8 +486,7 @@ LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
  * two runs of the same base name keep distinct names. */
 LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_run_names)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp", hand_sweep());
@@ -561,8 +548,7 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
 
     json_t *invalid = json_load_file(test_root_path("tests/data/sweep/invalid-sweeps.json"), 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(invalid);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     size_t i;
     json_t *doc;
     json_array_foreach(invalid, i, doc) {
@@ -589,8 +575,7 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
  * or "..": each directory is under the sweep's. */
 LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_the_sweep)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"axes\": {\"plugin_path\": [[\"a/b\"], [\"a_b\"]]}");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/a/b' '%s/a_b'", dir, dir);
     test_output o = test_run(cmd, 10);
@@ -611,8 +596,7 @@ LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_th
  * a FIFO in its place is refused at once. */
 LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused_naming_its_line)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     static const char *const rows[] = {
         "{\"run\": \"x\", \"dir\": \"..\", \"method\": \"a\", \"status\": \"done\", \"values\": {}}",
         "{\"run\": \"x\", \"dir\": \"a/../../b\", \"method\": \"a\", \"status\": \"done\", "
@@ -653,8 +637,7 @@ LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused
  * workers: 8 and 8 s, then 4 and 6 at 4 (mean 5, speed-up 1.6, ideal 2). */
 LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smallest_workers)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' -o cmp",
              test_root_path("tests/data/sweep/workers"));
