@@ -395,21 +395,13 @@ static double lenet5_accuracy(int steps, const char *sets)
 {
     CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
     const char *dir = test_tmpdir();
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && %s run examples/mnist_lenet5.json --set output.dir=%s/out "
-             "--set output.progress=none --set algorithm.steps=%d --set output.eval_every=%d %s",
-             test_root_dir(), test_build_path("bin/lsgd"), dir, steps, steps, sets);
-    test_output o = test_run(cmd, 120);
-    if (o.status)
-        fprintf(stderr, "\n  %s%s", o.out, o.err);
+    char all[2048];
+    snprintf(all, sizeof all, "--set algorithm.steps=%d --set output.eval_every=%d %s", steps,
+             steps, sets);
+    test_output o = run_config_at_root("examples/mnist_lenet5.json", dir, all, 120);
     CU_ASSERT_EQUAL(o.status, 0);
     test_output_free(&o);
-    metrics_table t;
-    if (read_metrics(&t, dir))
-        return NAN;
-    double acc = value(&t, t.rows - 1, column(&t, "test_accuracy"));
-    metrics_free(&t);
+    double acc = last_value(dir, "test_accuracy");
     fprintf(stderr, "(test accuracy %.4f) ", acc);
     return acc;
 }
