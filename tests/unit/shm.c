@@ -142,6 +142,38 @@ LSGD_TEST(shm, shm_offers_a_native_allgather_op)
     dlclose(h);
 }
 
+/* The segment of a world of `world` as rank 0 made it, in bytes (0 when
+ * it never appeared): rank 0 alone, stopped while it waits for the rest. */
+static long segment_size(int world, const char *id)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --transport-peer shm 0 %d %s '{\"timeout_s\": 20}' open_only /dev/null "
+             "2>/dev/null & p=$!; size=0;"
+             " for i in $(seq 400); do [ -e /dev/shm/lsgd-%s ] && size=$(stat -c %%s /dev/shm/lsgd-%s)"
+             " && break; sleep 0.025; done; kill -9 $p; wait $p 2>/dev/null; echo $size",
+             peer_self_exe(), world, id, id, id);
+    test_output o = test_run(cmd, 30);
+    long size = atol(o.out);
+    test_output_free(&o);
+    char name[128];
+    snprintf(name, sizeof name, "/lsgd-%s", id);
+    shm_unlink(name);
+    return size;
+}
+
+LSGD_TEST(shm, the_ring_of_many_ranks_stays_within_16_mib_and_of_few_keeps_its_chunk_bytes)
+{
+    long header_max = 1 << 20; /* pids, barrier words, progress lines */
+    long many = segment_size(64, peer_run_id("shm", "ring64"));
+    long few = segment_size(2, peer_run_id("shm", "ring2"));
+    CU_ASSERT(many > 16 << 20 && many <= (16 << 20) + header_max); /* not 4 × 65 × 512 KiB */
+    CU_ASSERT(few > 4 * 3 * 524288 && few <= 4 * 3 * 524288 + header_max);
+    if (!(many > 16 << 20 && many <= (16 << 20) + header_max) ||
+        !(few > 4 * 3 * 524288 && few <= 4 * 3 * 524288 + header_max))
+        fprintf(stderr, "\n  segments: world 64 %ld bytes, world 2 %ld bytes\n", many, few);
+}
+
 LSGD_TEST(shm, a_stale_segment_of_a_crashed_run_with_the_same_id_is_replaced)
 {
     const char *dir = test_tmpdir(), *id = peer_run_id("shm", "stale");
