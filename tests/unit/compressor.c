@@ -694,16 +694,26 @@ static void first_and_last_loss(const char *dir, double *first, double *last)
     metrics_free(&t);
 }
 
+/* The run with sets on shm (into tag-shm/out) and on zmq (tag-zmq/out)
+ * ends with the same model, bit for bit. */
+static void expect_bitwise_on_shm_and_zmq(const char *sets, const char *tag)
+{
+    char with[1024], shm[64], zmq[64];
+    snprintf(shm, sizeof shm, "%s-shm/out", tag);
+    snprintf(zmq, sizeof zmq, "%s-zmq/out", tag);
+    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", shm, with), 0);
+    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", zmq, with), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of(shm), model_of(zmq)));
+}
+
 LSGD_TEST(compression, overlap_local_sgd_with_int8_and_error_feedback_trains_and_ends_bitwise_equal_on_shm_zmq_and_mpi)
 {
     new_work_dir();
     const char *overlap = "--set algorithm.type=overlap_local_sgd";
+    expect_bitwise_on_shm_and_zmq(overlap, "o");
     char with[512];
-    snprintf(with, sizeof with, "%s --set transport.plugin=shm", overlap);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "o-shm/out", with), 0);
-    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", overlap);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "o-zmq/out", with), 0);
-    CU_ASSERT_TRUE(test_same_file(model_of("o-shm/out"), model_of("o-zmq/out")));
     snprintf(with, sizeof with, "%s --set transport.plugin=mpi", overlap);
     CU_ASSERT_EQUAL_FATAL(run_compressed("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
                                          "ASAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -n 3",
@@ -754,14 +764,9 @@ LSGD_TEST(compression, compression_composes_with_scaffold_and_an_outer_optimizer
     const char *sets = "--set algorithm.type=scaffold --set outer.plugin=sgd "
                        "--set outer.lr=0.7 --set outer.params.momentum=0.9 "
                        "--set compression.plugin=powersgd --set compression.params={\\\"rank\\\":2}";
-    char with[1024];
-    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-shm", with), 0);
-    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-zmq", with), 0);
-    CU_ASSERT_TRUE(test_same_file(model_of("s-shm"), model_of("s-zmq")));
+    expect_bitwise_on_shm_and_zmq(sets, "s");
     CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-plain", "--set algorithm.type=scaffold"), 0);
-    CU_ASSERT_FALSE(test_same_file(model_of("s-shm"), model_of("s-plain")));
+    CU_ASSERT_FALSE(test_same_file(model_of("s-shm/out"), model_of("s-plain")));
 }
 
 /* A run stopped after round 5 and resumed ends bitwise as the whole run,
@@ -836,7 +841,7 @@ LSGD_TEST(compression, overlap_bytes_sent_differ_between_codecs_by_exactly_their
     new_work_dir();
     /* a round reports the exchange that completed in it: rounds 2 … 10
      * report the exchanges posted in rounds 1 … 9, each an all-gather of
-     * every worker's payload through shm's broadcasts */
+     * every worker's payload through shm */
     const double dim = 244, reported = 9, workers = 3;
     const char *overlap = "--set algorithm.type=overlap_local_sgd";
     char with[512];
@@ -892,9 +897,23 @@ static lsgd_compression *one_worker(lsgd_model **model, const char *feedback)
     return c;
 }
 
+/* x[dim] ← the compressed average of x from base: blocking, or as
+ * overlap does it, posted from the anchor base and collected. */
+static int compressed_average(lsgd_compression *c, const float *base, float *x, int nonblocking,
+                              lsgd_error *err)
+{
+    if (!nonblocking)
+        return lsgd_compression_average(c, NULL, x, err);
+    float *parts;
+    size_t part_floats;
+    if (lsgd_compression_post(c, base, x, &parts, &part_floats, err))
+        return err->code;
+    return lsgd_compression_collect(c, x, err);
+}
+
 /* Three rounds of x_r (random, a fresh base each round) through c, and
  * through the recurrence written out here with the same codec. */
-static void expect_recurrence(const char *feedback, int ef21)
+static void expect_recurrence(const char *feedback, int ef21, int nonblocking)
 {
     enum { DIM = 50 };
     lsgd_model *model;
@@ -920,7 +939,7 @@ static void expect_recurrence(const char *feedback, int ef21)
             G[i] += d[i];
             want[i] = base[i] + (ef21 ? G[i] : d[i]);
         }
-        CU_ASSERT_EQUAL(lsgd_compression_average(c, NULL, x, &err), LSGD_OK);
+        CU_ASSERT_EQUAL(compressed_average(c, base, x, nonblocking, &err), LSGD_OK);
         for (size_t i = 0; i < DIM; i++)
             wrong += x[i] != want[i];
         memcpy(base, x, sizeof x); /* as communicate_models rebases */
@@ -935,12 +954,18 @@ static void expect_recurrence(const char *feedback, int ef21)
 
 LSGD_TEST(compression, error_feedback_carries_what_topk_left_behind_into_the_next_round)
 {
-    expect_recurrence("true", 0);
+    expect_recurrence("true", 0, 0);
 }
 
 LSGD_TEST(compression, ef21_applies_the_mean_of_the_estimates_each_moved_by_its_compressed_gap)
 {
-    expect_recurrence("\"ef21\"", 1);
+    expect_recurrence("\"ef21\"", 1, 0);
+}
+
+LSGD_TEST(compression, overlap_posts_its_change_from_the_anchor_and_takes_the_anchor_plus_the_decoded_mean_with_ef_and_ef21)
+{
+    expect_recurrence("true", 0, 1);
+    expect_recurrence("\"ef21\"", 1, 1);
 }
 
 /* ---- a peer's slot is input from outside ------------------------------------- */

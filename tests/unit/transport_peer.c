@@ -335,6 +335,12 @@ static int peer_main(int argc, char **argv)
             rc = scenario_stopped_peer(&c, &info, &err);
         else if (strcmp(scenario, "open_only") == 0)
             rc = lsgd_transport_barrier(c.t, &err);
+        else if (strcmp(scenario, "last_rank_late") == 0) {
+            struct timespec ts = {0, 300 * 1000 * 1000};
+            if (rank == world - 1)
+                nanosleep(&ts, NULL);
+            rc = lsgd_transport_barrier(c.t, &err);
+        }
         else if (strcmp(scenario, "paused") == 0) {
             struct timespec ts = {1, 500 * 1000 * 1000};
             nanosleep(&ts, NULL);
