@@ -3,6 +3,7 @@
 # thread: lsgd's cnn training step (loss + gradient) next to PyTorch eager's on the
 # same shapes (tools/benchmarks/cnn.py, torch.set_num_threads(1)), their ratio,
 # and lsgd's HVP / gradient time; times are each thread's CPU time (cnn.c, cnn.py).
+# Then the loss curves of one epoch, cnn against PyTorch (cnn_curve.sh).
 set -euo pipefail
 root=${LSGD_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LSGD_BUILD:-$root/build}
@@ -44,3 +45,5 @@ fi
 awk -v r="$(get cnn_lenet5_hvp_over_grad)" 'BEGIN {
     printf "  LeNet-5 HVP / gradient  %.2fx  (target <= 2.5x) %s\n", r, r <= 2.5 ? "ok" : "MISSED" }'
 echo "load average while measured: $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN) cores"
+echo
+LSGD_ROOT=$root LSGD_BUILD=$build "$root/tools/benchmarks/cnn_curve.sh"
