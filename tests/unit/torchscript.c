@@ -2,16 +2,22 @@
  * torchscript.c — the torchscript model plugin (plugins/torchscript, C++
  * against libtorch), loaded from the built-in plugin directory through the
  * host's model adapter: on the reference dumps of tools/export-model
- * (tests/data/torchscript/: LeNet-5 on MNIST-shaped random samples, and a
- * small MLP for flat rows) x₀ is the module's saved parameters bit for
+ * (tests/data/torchscript/: LeNet-5 on MNIST-shaped random samples, a
+ * small MLP for flat rows, ResNet-8 on CIFAR-10-shaped samples and a
+ * transformer classifier) x₀ is the module's saved parameters bit for
  * bit, and the loss, the gradient (autograd) and the HVP (double backward)
- * equal PyTorch eager's; describe names the module's parameters; a file
- * that is not a module is refused naming it; and the MLP trains under
- * Local SGD over shm with OASIS through its HVP.
+ * equal PyTorch eager's; the exported ResNet-8 and lsgd's cnn model of the
+ * same layers compute the same loss and gradient at the same x; describe
+ * names the module's parameters; a file that is not a module is refused
+ * naming it; the MLP trains under Local SGD over shm with OASIS through
+ * its HVP, and ResNet-8 (on CIFAR-10-format files) and the transformer (on
+ * Fashion-MNIST) train with their loss going down.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "harness.h"
@@ -126,6 +132,47 @@ LSGD_TEST(torchscript, a_flat_row_mlp_gradient_and_hvp_equal_pytorch_eager)
     expect_pytorch_eager("mlp13");
 }
 
+LSGD_TEST(torchscript, resnet8_gradient_and_hvp_equal_pytorch_eager_on_a_cifar10_shaped_batch)
+{
+    expect_pytorch_eager("resnet8");
+}
+
+LSGD_TEST(torchscript, a_transformer_classifier_gradient_and_hvp_equal_pytorch_eager)
+{
+    expect_pytorch_eager("transformer");
+}
+
+LSGD_TEST(torchscript, the_exported_resnet8_and_the_cnn_model_of_its_layers_agree_at_the_same_x)
+{
+    reference r = {0};
+    reference_load(&r, "resnet8");
+    json_error_t jerr;
+    json_t *cfg = json_load_file(test_root_path("tests/data/torchscript/resnet8_cnn.json"), 0,
+                                 &jerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    lsgd_model *cnn = NULL;
+    lsgd_error err = {0};
+    int rc = lsgd_model_open(&cnn, cfg, r.set, &r.reg, &err);
+    json_decref(cfg);
+    if (rc != LSGD_OK)
+        fprintf(stderr, "\n  resnet8_cnn.json: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, LSGD_OK);
+    CU_ASSERT_EQUAL_FATAL(cnn->dim, r.dim); /* the same parameters, in the same order */
+    float *g = malloc(r.dim * sizeof *g), *gc = malloc(r.dim * sizeof *gc);
+    double loss = NAN, loss_cnn = NAN;
+    CU_ASSERT_EQUAL_FATAL(r.model->ops->loss_grad(r.model, r.x, &r.batch, &loss, g, &err), LSGD_OK);
+    CU_ASSERT_EQUAL_FATAL(cnn->ops->loss_grad(cnn, r.x, &r.batch, &loss_cnn, gc, &err), LSGD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(loss_cnn, loss, 1e-5 * (1 + fabs(loss)));
+    double gap = reference_relative_error(gc, g, r.dim);
+    CU_ASSERT(gap < 1e-4);
+    if (gap >= 1e-4 || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\n  cnn vs torchscript ResNet-8: loss %.9g vs %.9g, gradient gap %.3g\n",
+                loss_cnn, loss, gap);
+    free(g), free(gc);
+    lsgd_model_destroy(cnn);
+    reference_free(&r);
+}
+
 LSGD_TEST(torchscript, describe_lists_the_modules_parameters_in_order_as_views_into_x)
 {
     reference r = {0};
@@ -178,4 +225,106 @@ LSGD_TEST(torchscript, an_mlp_module_trains_under_local_sgd_over_shm_with_oasis)
     CU_ASSERT_PTR_NOT_NULL_FATAL(acc);
     CU_ASSERT(atof(acc + strlen("test accuracy ")) >= 90.0);
     test_output_free(&o);
+}
+
+/* CIFAR-10's binary layout (label byte + 3072 pixel bytes), n images per
+ * class told apart by their colour: channel k's mean is 60 + 60 × (the
+ * class's k-th base-3 digit), plus uniform noise of ±50. */
+static void write_cifar10_colours(const char *path, size_t per_class)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    lsgd_rng rng;
+    lsgd_rng_seed(&rng, 7, 0);
+    unsigned char record[3073];
+    for (size_t i = 0; i < 10 * per_class; i++) {
+        int c = (int)(i % 10), digit[3] = {c % 3, c / 3 % 3, c / 9};
+        record[0] = (unsigned char)c;
+        for (int k = 0; k < 3; k++)
+            for (int p = 0; p < 1024; p++)
+                record[1 + k * 1024 + p] =
+                    (unsigned char)(60 + 60 * digit[k] + (int)lsgd_rng_below(&rng, 101) - 50);
+        CU_ASSERT_EQUAL(fwrite(record, 1, sizeof record, f), sizeof record);
+    }
+    fclose(f);
+}
+
+/* column `name` of metrics.csv's first and last rows */
+static void first_and_last(const char *csv, const char *name, double *first, double *last)
+{
+    char *text = test_read_file(csv, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int column = -1, k = 0;
+    char *line = strtok(text, "\n");
+    for (char *c = line; c && *c; k++) {
+        size_t len = strcspn(c, ",");
+        if (len == strlen(name) && strncmp(c, name, len) == 0)
+            column = k;
+        c += len + (c[len] == ',');
+    }
+    CU_ASSERT_FATAL(column >= 0);
+    *first = *last = NAN;
+    while ((line = strtok(NULL, "\n"))) {
+        const char *c = line;
+        for (k = 0; k < column && c; k++)
+            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+        if (!c)
+            continue;
+        if (isnan(*first))
+            *first = atof(c);
+        *last = atof(c);
+    }
+    free(text);
+}
+
+/* lsgd run CONFIG in work (the config's model file from tests/data); the
+ * training loss of its last round below `ratio` × its first's. */
+static void expect_training_loss_to_fall(const char *work, const char *config, const char *file,
+                                         const char *run_dir, double ratio)
+{
+    char cmd[16384], pt[4096], cfg[4096], csv[4096];
+    snprintf(pt, sizeof pt, "%s", test_root_path(file));
+    snprintf(cfg, sizeof cfg, "%s", test_root_path(config));
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run '%s' --set model.params.file='%s'", work,
+             lsgd_bin(), cfg, pt);
+    test_output o = test_run(cmd, 300);
+    if (o.status != 0)
+        fprintf(stderr, "\n$ %s\n%s%s\n", cmd, o.out, o.err);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    snprintf(csv, sizeof csv, "%s/%s/metrics.csv", work, run_dir);
+    double first, last;
+    first_and_last(csv, "train_loss", &first, &last);
+    CU_ASSERT(last < ratio * first);
+    if (!(last < ratio * first) || getenv("LSGD_TEST_VERBOSE"))
+        fprintf(stderr, "\n  %s: training loss %.4g in the first round, %.4g in the last\n",
+                config, first, last);
+}
+
+LSGD_TEST(torchscript, resnet8_trains_on_cifar10_format_files_with_its_loss_falling)
+{
+    HOST_TMPDIR(work);
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/cifar", work);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/data_batch_1.bin", dir);
+    write_cifar10_colours(path, 40);
+    expect_training_loss_to_fall(work, "tests/data/torchscript/resnet8_run.json",
+                                 "tests/data/torchscript/resnet8.pt", "runs/torchscript-resnet8",
+                                 0.5);
+}
+
+LSGD_TEST(torchscript, a_transformer_classifier_trains_on_fashion_mnist_with_its_loss_falling)
+{
+    if (test_fetch_data("fashion-mnist") != 0) {
+        fprintf(stderr, "  skipped: Fashion-MNIST could not be fetched here\n");
+        return;
+    }
+    HOST_TMPDIR(work);
+    char link[4096];
+    snprintf(link, sizeof link, "%s/data", work);
+    CU_ASSERT_EQUAL_FATAL(symlink(test_root_path("data"), link), 0);
+    expect_training_loss_to_fall(work, "tests/data/torchscript/transformer_run.json",
+                                 "tests/data/torchscript/transformer.pt",
+                                 "runs/torchscript-transformer", 0.7);
 }
