@@ -10,8 +10,9 @@
  * same layers compute the same loss and gradient at the same x; describe
  * names the module's parameters; a file that is not a module is refused
  * naming it; the MLP trains under Local SGD over shm with OASIS through
- * its HVP, and ResNet-8 (on CIFAR-10-format files) and the transformer (on
- * Fashion-MNIST) train with their loss going down.
+ * its HVP, and ResNet-8 (on CIFAR-10-format files) and the two examples
+ * (ResNet-8 and the transformer on Fashion-MNIST) train with their loss
+ * going down.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "engine_helpers.h"
 #include "harness.h"
 #include "host/registry.h"
 #include "host_fakes.h"
@@ -249,52 +251,27 @@ static void write_cifar10_colours(const char *path, size_t per_class)
     fclose(f);
 }
 
-/* column `name` of metrics.csv's first and last rows */
-static void first_and_last(const char *csv, const char *name, double *first, double *last)
+/* `lsgd run CONFIG SETS` from cwd, its output in work/out: the training
+ * loss of its last round below `ratio` × its first's. */
+static void expect_training_loss_to_fall(const char *cwd, const char *work, const char *config,
+                                         const char *sets, double ratio)
 {
-    char *text = test_read_file(csv, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    int column = -1, k = 0;
-    char *line = strtok(text, "\n");
-    for (char *c = line; c && *c; k++) {
-        size_t len = strcspn(c, ",");
-        if (len == strlen(name) && strncmp(c, name, len) == 0)
-            column = k;
-        c += len + (c[len] == ',');
-    }
-    CU_ASSERT_FATAL(column >= 0);
-    *first = *last = NAN;
-    while ((line = strtok(NULL, "\n"))) {
-        const char *c = line;
-        for (k = 0; k < column && c; k++)
-            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
-        if (!c)
-            continue;
-        if (isnan(*first))
-            *first = atof(c);
-        *last = atof(c);
-    }
-    free(text);
-}
-
-/* lsgd run CONFIG in work (the config's model file from tests/data); the
- * training loss of its last round below `ratio` × its first's. */
-static void expect_training_loss_to_fall(const char *work, const char *config, const char *file,
-                                         const char *run_dir, double ratio)
-{
-    char cmd[16384], pt[4096], cfg[4096], csv[4096];
-    snprintf(pt, sizeof pt, "%s", test_root_path(file));
+    char cmd[16384], cfg[4096];
     snprintf(cfg, sizeof cfg, "%s", test_root_path(config));
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run '%s' --set model.params.file='%s'", work,
-             lsgd_bin(), cfg, pt);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run '%s' --set output.dir='%s/out' --set output.progress=none %s",
+             cwd, lsgd_bin(), cfg, work, sets);
     test_output o = test_run(cmd, 300);
     if (o.status != 0)
         fprintf(stderr, "\n$ %s\n%s%s\n", cmd, o.out, o.err);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
-    snprintf(csv, sizeof csv, "%s/%s/metrics.csv", work, run_dir);
-    double first, last;
-    first_and_last(csv, "train_loss", &first, &last);
+    metrics_table t;
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, work), 0);
+    int c = column(&t, "train_loss");
+    CU_ASSERT_FATAL(c >= 0 && t.rows >= 2);
+    double first = value(&t, 0, c), last = value(&t, t.rows - 1, c);
+    metrics_free(&t);
     CU_ASSERT(last < ratio * first);
     if (!(last < ratio * first) || getenv("LSGD_TEST_VERBOSE"))
         fprintf(stderr, "\n  %s: training loss %.4g in the first round, %.4g in the last\n",
@@ -304,27 +281,36 @@ static void expect_training_loss_to_fall(const char *work, const char *config, c
 LSGD_TEST(torchscript, resnet8_trains_on_cifar10_format_files_with_its_loss_falling)
 {
     HOST_TMPDIR(work);
-    char dir[4096], path[4200];
+    char dir[4096], path[4200], sets[8192];
     snprintf(dir, sizeof dir, "%s/cifar", work);
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
     snprintf(path, sizeof path, "%s/data_batch_1.bin", dir);
     write_cifar10_colours(path, 40);
-    expect_training_loss_to_fall(work, "tests/data/torchscript/resnet8_run.json",
-                                 "tests/data/torchscript/resnet8.pt", "runs/torchscript-resnet8",
-                                 0.5);
+    snprintf(sets, sizeof sets, "--set model.params.file='%s'",
+             test_root_path("tests/data/torchscript/resnet8.pt"));
+    expect_training_loss_to_fall(work, work, "tests/data/torchscript/resnet8_run.json", sets, 0.5);
 }
 
-LSGD_TEST(torchscript, a_transformer_classifier_trains_on_fashion_mnist_with_its_loss_falling)
+/* An example (a module of examples/models on Fashion-MNIST), a few rounds. */
+static void expect_example_to_learn(const char *name, const char *sets)
 {
     if (test_fetch_data("fashion-mnist") != 0) {
         fprintf(stderr, "  skipped: Fashion-MNIST could not be fetched here\n");
         return;
     }
     HOST_TMPDIR(work);
-    char link[4096];
-    snprintf(link, sizeof link, "%s/data", work);
-    CU_ASSERT_EQUAL_FATAL(symlink(test_root_path("data"), link), 0);
-    expect_training_loss_to_fall(work, "tests/data/torchscript/transformer_run.json",
-                                 "tests/data/torchscript/transformer.pt",
-                                 "runs/torchscript-transformer", 0.7);
+    char config[256];
+    snprintf(config, sizeof config, "examples/%s.json", name);
+    expect_training_loss_to_fall(test_root_dir(), work, config, sets, 0.7);
+}
+
+LSGD_TEST(torchscript, the_resnet8_example_learns_fashion_mnist_in_a_few_dozen_steps)
+{
+    expect_example_to_learn("fashion_mnist_resnet8_torchscript", "--set algorithm.steps=40");
+}
+
+LSGD_TEST(torchscript, the_transformer_example_learns_fashion_mnist_in_a_few_dozen_steps)
+{
+    expect_example_to_learn("fashion_mnist_transformer_torchscript",
+                            "--set algorithm.steps=48 --set algorithm.batch_size=16");
 }
