@@ -680,20 +680,93 @@ LSGD_TEST(compression, an_int8_run_with_error_feedback_ends_bitwise_equal_on_shm
     CU_ASSERT_TRUE(test_same_file(model_of("c-shm"), model_of("c-mpi")));
 }
 
+/* train_loss of the run in dir/out, first and last round. */
+static void first_and_last_loss(const char *dir, double *first, double *last)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", work, dir);
+    metrics_table t;
+    CU_ASSERT_EQUAL_FATAL(read_metrics(&t, path), 0);
+    int col = column(&t, "train_loss");
+    CU_ASSERT_FATAL(col >= 0 && t.rows > 1);
+    *first = value(&t, 0, col);
+    *last = value(&t, t.rows - 1, col);
+    metrics_free(&t);
+}
+
+/* The run with sets on shm (into tag-shm/out) and on zmq (tag-zmq/out)
+ * ends with the same model, bit for bit. */
+static void expect_bitwise_on_shm_and_zmq(const char *sets, const char *tag)
+{
+    char with[1024], shm[64], zmq[64];
+    snprintf(shm, sizeof shm, "%s-shm/out", tag);
+    snprintf(zmq, sizeof zmq, "%s-zmq/out", tag);
+    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", shm, with), 0);
+    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", zmq, with), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of(shm), model_of(zmq)));
+}
+
+LSGD_TEST(compression, overlap_local_sgd_with_int8_and_error_feedback_trains_and_ends_bitwise_equal_on_shm_zmq_and_mpi)
+{
+    new_work_dir();
+    const char *overlap = "--set algorithm.type=overlap_local_sgd";
+    expect_bitwise_on_shm_and_zmq(overlap, "o");
+    char with[512];
+    snprintf(with, sizeof with, "%s --set transport.plugin=mpi", overlap);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                                         "ASAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -n 3",
+                                         "o-mpi/out", with), 0);
+    CU_ASSERT_TRUE(test_same_file(model_of("o-shm/out"), model_of("o-mpi/out")));
+    double first, last;
+    first_and_last_loss("o-shm", &first, &last);
+    CU_ASSERT(last < 0.5 * first);
+    /* the compression is really on: the plain overlap run differs */
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "o-plain/out", "--set algorithm.type=overlap_local_sgd "
+                                         "--set compression.plugin=none "
+                                         "--set compression.params={}"), 0);
+    CU_ASSERT_FALSE(test_same_file(model_of("o-shm/out"), model_of("o-plain/out")));
+}
+
+LSGD_TEST(compression, overlap_compressed_through_none_equals_the_uncompressed_overlap_within_float_rounding)
+{
+    new_work_dir();
+    const char *none = "--set algorithm.type=overlap_local_sgd --set compression.plugin=none "
+                       "--set compression.params={}";
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "n-none/out", none), 0);
+    /* the same run without the compression section, from a copy of the config */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && sed '/\"compression\"/d' '%s' > plain.json && '%s' run "
+             "plain.json --force --set output.dir=n-plain/out --set "
+             "algorithm.type=overlap_local_sgd", work, compressed_config(),
+             test_build_path("bin/lsgd"));
+    test_output o = test_run(cmd, 120);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    char dir[4300];
+    size_t n_none, n_plain;
+    snprintf(dir, sizeof dir, "%s/n-none", work);
+    float *with = read_model(dir, &n_none);
+    snprintf(dir, sizeof dir, "%s/n-plain", work);
+    float *without = read_model(dir, &n_plain);
+    CU_ASSERT_FATAL(with && without && n_none == n_plain && n_none == 244);
+    /* z + mean(post − z) against mean(post): a few roundings of ~1 apart */
+    for (size_t i = 0; i < n_none; i++)
+        CU_ASSERT_DOUBLE_EQUAL(with[i], without[i], 1e-5 * (1 + fabs(without[i])));
+    free(with);
+    free(without);
+}
+
 LSGD_TEST(compression, compression_composes_with_scaffold_and_an_outer_optimizer_bitwise_on_shm_and_zmq)
 {
     new_work_dir();
     const char *sets = "--set algorithm.type=scaffold --set outer.plugin=sgd "
                        "--set outer.lr=0.7 --set outer.params.momentum=0.9 "
                        "--set compression.plugin=powersgd --set compression.params={\\\"rank\\\":2}";
-    char with[1024];
-    snprintf(with, sizeof with, "%s --set transport.plugin=shm", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-shm", with), 0);
-    snprintf(with, sizeof with, "%s --set transport.plugin=zmq", sets);
-    CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-zmq", with), 0);
-    CU_ASSERT_TRUE(test_same_file(model_of("s-shm"), model_of("s-zmq")));
+    expect_bitwise_on_shm_and_zmq(sets, "s");
     CU_ASSERT_EQUAL_FATAL(run_compressed("", "s-plain", "--set algorithm.type=scaffold"), 0);
-    CU_ASSERT_FALSE(test_same_file(model_of("s-shm"), model_of("s-plain")));
+    CU_ASSERT_FALSE(test_same_file(model_of("s-shm/out"), model_of("s-plain")));
 }
 
 /* A run stopped after round 5 and resumed ends bitwise as the whole run,
@@ -717,6 +790,11 @@ static void expect_resume_bitwise(const char *sets)
 LSGD_TEST(compression, a_resumed_compressed_run_ends_bitwise_as_the_uninterrupted_one)
 {
     expect_resume_bitwise("");
+}
+
+LSGD_TEST(compression, a_resumed_compressed_overlap_run_ends_bitwise_as_the_uninterrupted_one)
+{
+    expect_resume_bitwise("--set algorithm.type=overlap_local_sgd");
 }
 
 LSGD_TEST(compression, a_resumed_ef21_powersgd_run_ends_bitwise_as_the_uninterrupted_one)
@@ -758,11 +836,29 @@ LSGD_TEST(compression, bytes_sent_differ_between_codecs_by_exactly_their_encoded
                            rounds * workers * (none - topk), 0.5);
 }
 
+LSGD_TEST(compression, overlap_bytes_sent_differ_between_codecs_by_exactly_their_encoded_sizes)
+{
+    new_work_dir();
+    /* a round reports the exchange that completed in it: rounds 2 … 10
+     * report the exchanges posted in rounds 1 … 9, each an all-gather of
+     * every worker's payload through shm */
+    const double dim = 244, reported = 9, workers = 3;
+    const char *overlap = "--set algorithm.type=overlap_local_sgd";
+    char with[512];
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "ob-int8/out", overlap), 0);
+    snprintf(with, sizeof with, "%s --set compression.plugin=none --set compression.params={}",
+             overlap);
+    CU_ASSERT_EQUAL_FATAL(run_compressed("", "ob-none/out", with), 0);
+    double none = 4 * dim, int8 = dim + 4 * 4;
+    CU_ASSERT(bytes_sent("ob-int8") > 0);
+    CU_ASSERT_DOUBLE_EQUAL(bytes_sent("ob-none") - bytes_sent("ob-int8"),
+                           reported * workers * (none - int8), 0.5);
+}
+
 LSGD_TEST(compression, validate_refuses_compression_where_no_pseudo_gradient_is_averaged)
 {
     static const char *const refused[][2] = {
         {"--set algorithm.type=minibatch_sgd", "minibatch_sgd averages gradients"},
-        {"--set algorithm.type=overlap_local_sgd", "overlap_local_sgd"},
         {"--set algorithm.type=local_gd --set algorithm.local_gd.variant=regularized",
          "regularized local_gd"},
         {"--set algorithm.type=post_local_sgd", "compression: post_local_sgd"},
@@ -801,9 +897,23 @@ static lsgd_compression *one_worker(lsgd_model **model, const char *feedback)
     return c;
 }
 
+/* x[dim] ← the compressed average of x from base: blocking, or as
+ * overlap does it, posted from the anchor base and collected. */
+static int compressed_average(lsgd_compression *c, const float *base, float *x, int nonblocking,
+                              lsgd_error *err)
+{
+    if (!nonblocking)
+        return lsgd_compression_average(c, NULL, x, err);
+    float *parts;
+    size_t part_floats;
+    if (lsgd_compression_post(c, base, x, &parts, &part_floats, err))
+        return err->code;
+    return lsgd_compression_collect(c, x, err);
+}
+
 /* Three rounds of x_r (random, a fresh base each round) through c, and
  * through the recurrence written out here with the same codec. */
-static void expect_recurrence(const char *feedback, int ef21)
+static void expect_recurrence(const char *feedback, int ef21, int nonblocking)
 {
     enum { DIM = 50 };
     lsgd_model *model;
@@ -829,7 +939,7 @@ static void expect_recurrence(const char *feedback, int ef21)
             G[i] += d[i];
             want[i] = base[i] + (ef21 ? G[i] : d[i]);
         }
-        CU_ASSERT_EQUAL(lsgd_compression_average(c, NULL, x, &err), LSGD_OK);
+        CU_ASSERT_EQUAL(compressed_average(c, base, x, nonblocking, &err), LSGD_OK);
         for (size_t i = 0; i < DIM; i++)
             wrong += x[i] != want[i];
         memcpy(base, x, sizeof x); /* as communicate_models rebases */
@@ -844,12 +954,18 @@ static void expect_recurrence(const char *feedback, int ef21)
 
 LSGD_TEST(compression, error_feedback_carries_what_topk_left_behind_into_the_next_round)
 {
-    expect_recurrence("true", 0);
+    expect_recurrence("true", 0, 0);
 }
 
 LSGD_TEST(compression, ef21_applies_the_mean_of_the_estimates_each_moved_by_its_compressed_gap)
 {
-    expect_recurrence("\"ef21\"", 1);
+    expect_recurrence("\"ef21\"", 1, 0);
+}
+
+LSGD_TEST(compression, overlap_posts_its_change_from_the_anchor_and_takes_the_anchor_plus_the_decoded_mean_with_ef_and_ef21)
+{
+    expect_recurrence("true", 0, 1);
+    expect_recurrence("\"ef21\"", 1, 1);
 }
 
 /* ---- a peer's slot is input from outside ------------------------------------- */

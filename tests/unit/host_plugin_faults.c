@@ -14,6 +14,8 @@
  * leak check off, so that a sanitized build shows the crash and the exit
  * status the plugin caused, as a plain build does.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -48,6 +50,34 @@ static const char *faulty_plugin(const char *dir, const char *name, const char *
     CU_ASSERT_EQUAL(fake_build(dir, "fake_scaling.c", so, cflags), 0);
     fake_manifest(dir, json, name, "1.0.0", so, NULL, NULL);
     return fake_run_config(dir, "run.json", 2, name, NULL);
+}
+
+/* ---- checking many runs of one plugin ---- */
+
+LSGD_TEST(host_plugin_faults, a_sweep_dry_run_of_six_runs_probes_an_unchanged_plugin_in_a_child_once_not_per_run)
+{
+    HOST_TMPDIR(dir);
+    const char *config = faulty_plugin(dir, "counted", "-DFAKE_COUNT_LOADS");
+    char text[4096], log[1200], command[8192];
+    snprintf(text, sizeof text,
+             "{\"base\": \"%s\", \"output\": \"%s/sweep\", \"seeds\": [1, 2, 3],\n"
+             " \"axes\": {\"algorithm.lr\": [0.1, 0.2]}}\n", config, dir);
+    const char *sweep = test_write_file(dir, "counted.sweep.json", text);
+    snprintf(log, sizeof log, "%s/loads.log", dir);
+    snprintf(command, sizeof command, "LSGD_FAKE_LOAD_LOG=%s %s/bin/lsgd sweep %s --dry-run", log,
+             test_build_dir(), sweep);
+    test_output o = test_run(command, 60);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT_EQUAL(test_count_lines(o.out), 1 + 6); /* the header, then one line per run */
+    char *loads = test_read_file(log, NULL);
+    int count = loads ? test_count_lines(loads) : -1;
+    if (count != 2)
+        fprintf(stderr, "\n  %s: the plugin was loaded %d times\n", command, count);
+    /* once in the probe's child, once opened for real by the check of the
+     * first distinct data and model (without the memo: 6 + 1) */
+    CU_ASSERT_EQUAL(count, 2);
+    free(loads);
+    test_output_free(&o);
 }
 
 /* ---- ops that fail without a message ---- */

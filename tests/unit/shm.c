@@ -58,6 +58,23 @@ LSGD_TEST(shm, a_peer_killed_during_allreduce_fails_the_others_naming_its_rank)
     peer_run_free(&run);
 }
 
+LSGD_TEST(shm, a_peer_that_arrives_last_and_exits_at_once_is_not_taken_for_a_dead_one)
+{
+    const char *dir = test_tmpdir(), *id = peer_run_id("shm", "exits");
+    peer_run run;
+    /* fault injection: rank 0 sees rank 1 missing at the barrier, then
+     * looks at its pid a second later, when rank 1 has come, passed the
+     * barrier and exited */
+    setenv("LSGD_FAULT_SHM_LOOK_GAP_S", "1", 1);
+    peer_spawn(&run, "shm", 2, 2, id, "{\"timeout_s\": 20}", "last_rank_late", dir, 30);
+    unsetenv("LSGD_FAULT_SHM_LOOK_GAP_S");
+    CU_ASSERT_EQUAL(run.status[0], 0);
+    CU_ASSERT_EQUAL(run.status[1], 0);
+    CU_ASSERT_PTR_NULL(strstr(run.err[0], "died"));
+    CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
+    peer_run_free(&run);
+}
+
 LSGD_TEST(shm, a_peer_that_never_arrives_is_a_timeout_at_open_naming_it)
 {
     const char *dir = test_tmpdir(), *id = peer_run_id("shm", "absent");
@@ -109,6 +126,19 @@ LSGD_TEST(shm, the_cleanup_extension_removes_a_dead_runs_segment)
     cleanup(id);
     CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
     CU_ASSERT_PTR_NULL(p->get_extension("lsgd.no.such.extension"));
+    dlclose(h);
+}
+
+/* Compressed payloads travel by allgather: shm has it natively (one pass
+ * through the ring, which the collectives tests above check bit for bit),
+ * not through the host's world broadcasts in turn. */
+LSGD_TEST(shm, shm_offers_a_native_allgather_op)
+{
+    void *h = dlopen(test_build_path("plugins/shm.so"), RTLD_NOW | RTLD_LOCAL);
+    CU_ASSERT_FATAL(h != NULL);
+    const lsgd_plugin *p = ((lsgd_plugin_entry_fn)dlsym(h, LSGD_ENTRY_SYMBOL))();
+    const lsgd_transport_ops *ops = p->ops;
+    CU_ASSERT(LSGD_HAS_OP(ops, lsgd_transport_ops, allgather));
     dlclose(h);
 }
 

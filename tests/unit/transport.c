@@ -3,9 +3,10 @@
  * bitwise identical mean on shm, zmq (tcp and ipc) and mpi, and so does a
  * whole training run; a transport parameter out of range stops `lsgd run`
  * with exit 2 before any worker starts; the host layer emulates a slow
- * link, averages on a helper thread and counts calls, bytes and seconds;
- * SIGTERM stops a worker that waits for a stopped peer at once (shm, zmq),
- * and the resume is bitwise.
+ * link, averages (and all-gathers) on a helper thread and counts calls,
+ * bytes and seconds; SIGTERM stops a worker that waits for a stopped peer
+ * at once (shm, zmq; also inside compressed overlap's background
+ * exchange), and the resume is bitwise.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -299,7 +300,22 @@ LSGD_TEST(transport, the_delay_emulates_latency_plus_bandwidth_around_each_avera
     free(x);
 }
 
-LSGD_TEST(transport, a_nonblocking_average_runs_on_a_helper_thread_while_the_caller_computes)
+static float average_data[4], gather_parts[3], gather_report[2];
+
+static int post_average(lsgd_transport *t, lsgd_error *err)
+{
+    return lsgd_transport_iallreduce_mean(t, average_data, 4, err);
+}
+
+static int post_gather(lsgd_transport *t, lsgd_error *err)
+{
+    return lsgd_transport_iallgather_mean(t, gather_parts, 3, gather_report, 2, err);
+}
+
+/* On shm of one rank behind a 100 ms link, post returns at once, the
+ * request stays pending and refuses another (either kind) until the wait,
+ * which takes the link's time. */
+static void expect_posted_in_the_background(int (*post)(lsgd_transport *, lsgd_error *))
 {
     lsgd_registry reg;
     lsgd_error err;
@@ -307,21 +323,37 @@ LSGD_TEST(transport, a_nonblocking_average_runs_on_a_helper_thread_while_the_cal
     lsgd_transport *t =
         open_one(&reg, "{\"plugin\": \"shm\", \"delay\": {\"latency_ms\": 100}}", &err, &rc);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    float x[4] = {1, 2, 3, 4};
     double t0 = now_s();
-    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(t, x, 4, &err), 0);
+    CU_ASSERT_EQUAL(post(t, &err), 0);
     CU_ASSERT(now_s() - t0 < 0.05); /* posted, not waited for */
     int done = 1;
     CU_ASSERT_EQUAL(lsgd_transport_test(t, &done, &err), 0);
     CU_ASSERT_EQUAL(done, 0);
-    CU_ASSERT_EQUAL(lsgd_transport_iallreduce_mean(t, x, 4, &err), LSGD_ERR_RUNTIME);
+    CU_ASSERT_EQUAL(post_average(t, &err), LSGD_ERR_RUNTIME);
+    CU_ASSERT_EQUAL(post_gather(t, &err), LSGD_ERR_RUNTIME);
     CU_ASSERT_EQUAL(lsgd_transport_wait(t, &err), 0);
     CU_ASSERT(now_s() - t0 >= 0.1);
     CU_ASSERT_EQUAL(lsgd_transport_test(t, &done, &err), 0);
     CU_ASSERT_EQUAL(done, 1);
-    CU_ASSERT(x[0] == 1 && x[3] == 4); /* the mean of one rank is itself */
     lsgd_transport_close(t);
     lsgd_registry_free(&reg);
+}
+
+LSGD_TEST(transport, a_nonblocking_average_runs_on_a_helper_thread_while_the_caller_computes)
+{
+    memcpy(average_data, (float[4]){1, 2, 3, 4}, sizeof average_data);
+    expect_posted_in_the_background(post_average);
+    /* the mean of one rank is itself */
+    CU_ASSERT(average_data[0] == 1 && average_data[3] == 4);
+}
+
+LSGD_TEST(transport, a_background_allgather_and_average_runs_on_the_helper_thread_while_the_caller_computes)
+{
+    memcpy(gather_parts, (float[3]){7, 8, 9}, sizeof gather_parts);
+    memcpy(gather_report, (float[2]){1, 2}, sizeof gather_report);
+    expect_posted_in_the_background(post_gather);
+    CU_ASSERT(gather_parts[0] == 7 && gather_parts[2] == 9);
+    CU_ASSERT(gather_report[0] == 1 && gather_report[1] == 2);
 }
 
 LSGD_TEST(transport, an_unknown_plugin_or_delay_key_is_bad_input_naming_the_config_key)
@@ -367,7 +399,8 @@ LSGD_TEST(transport, three_hosts_in_network_namespaces_train_like_one_host_bitwi
 /* blobs-2-workers-slow-rounds.json: 100 rounds of about 20 ms each
  * (transport.delay), a checkpoint every round.  The --set arguments that
  * run it on `plugin` with timeout_s 60 into dir/<out>. */
-static const char *stop_test_sets(const char *plugin, const char *dir, const char *out, int port)
+static const char *stop_test_sets(const char *plugin, const char *dir, const char *out, int port,
+                                  const char *extra)
 {
     static char sets[2][4400];
     static int next;
@@ -376,8 +409,8 @@ static const char *stop_test_sets(const char *plugin, const char *dir, const cha
         snprintf(coordinator, sizeof coordinator,
                  " --set transport.params.coordinator=tcp://127.0.0.1:%d", port);
     snprintf(s, sizeof sets[0], "--set transport.plugin=%s --set transport.params.timeout_s=60 "
-             "--set run_id=%s --set output.dir=%s/%s%s",
-             plugin, peer_run_id("stop", plugin), dir, out, coordinator);
+             "--set run_id=%s --set output.dir=%s/%s%s %s",
+             plugin, peer_run_id("stop", plugin), dir, out, coordinator, extra);
     return s;
 }
 
@@ -430,18 +463,18 @@ static int file_exists_within(const char *path, double timeout_s)
  * one line of a worker interrupted by a signal, and tell rank 1, which,
  * continued with a SIGTERM of its own, exits 1 too.  `lsgd run --resume`
  * then ends with the model of the uninterrupted run, bit for bit. */
-static void sigterm_while_the_peer_is_stopped(const char *plugin, int zmq_port)
+static void sigterm_while_the_peer_is_stopped(const char *plugin, int zmq_port, const char *extra)
 {
     const char *dir = test_tmpdir(), *lsgd = test_build_path("bin/lsgd");
     const char *cfg = test_root_path("tests/data/transports/blobs-2-workers-slow-rounds.json");
     char cmd[16384], path[4400], model[4400];
     snprintf(cmd, sizeof cmd, "'%s' run '%s' %s", lsgd, cfg,
-             stop_test_sets(plugin, dir, "full", zmq_port));
+             stop_test_sets(plugin, dir, "full", zmq_port, extra));
     test_output o = test_run(cmd, 60);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
 
-    const char *sets = stop_test_sets(plugin, dir, "out", zmq_port);
+    const char *sets = stop_test_sets(plugin, dir, "out", zmq_port, extra);
     pid_t rank0 = start_worker(0, sets, dir), rank1 = start_worker(1, sets, dir);
     snprintf(path, sizeof path, "%s/out/checkpoint/rank-1.prev.ckpt", dir);
     CU_ASSERT_TRUE(file_exists_within(path, 60));
@@ -479,10 +512,22 @@ static void sigterm_while_the_peer_is_stopped(const char *plugin, int zmq_port)
 
 LSGD_TEST(transport, sigterm_stops_a_zmq_worker_waiting_for_a_stopped_peer_within_2_s_and_resume_is_bitwise)
 {
-    sigterm_while_the_peer_is_stopped("zmq", peer_free_port());
+    sigterm_while_the_peer_is_stopped("zmq", peer_free_port(), "");
 }
 
 LSGD_TEST(transport, sigterm_stops_a_shm_worker_waiting_for_a_stopped_peer_within_2_s_and_resume_is_bitwise)
 {
-    sigterm_while_the_peer_is_stopped("shm", 0);
+    sigterm_while_the_peer_is_stopped("shm", 0, "");
+}
+
+/* Overlap with compression waits for its peer inside the background
+ * all-gather on the helper thread. */
+static const char *const compressed_overlap =
+    "--set algorithm.type=overlap_local_sgd "
+    "--set compression={\\\"plugin\\\":\\\"int8\\\",\\\"error_feedback\\\":true}";
+
+LSGD_TEST(transport, sigterm_stops_a_compressed_overlap_worker_waiting_in_its_background_exchange_within_2_s_and_resume_is_bitwise)
+{
+    sigterm_while_the_peer_is_stopped("zmq", peer_free_port(), compressed_overlap);
+    sigterm_while_the_peer_is_stopped("shm", 0, compressed_overlap);
 }

@@ -143,6 +143,29 @@ static int check_allgather(peer_ctx *c, const lsgd_transport_info *info, int *ba
     return rc;
 }
 
+/* The background all-gather then average (the compressed overlap's
+ * exchange): every part in every place and the rank-order mean of x. */
+static int check_background_gather(peer_ctx *c, const lsgd_transport_info *info, float *x,
+                                   const float *ref, size_t n, int *bad, lsgd_error *err)
+{
+    size_t parts = 1000 + peer_n() % 7, M = (size_t)info->world;
+    float *all = calloc(M * parts, sizeof *all), *want = malloc(parts * sizeof *want);
+    gather_part(all + (size_t)info->rank * parts, parts, info->rank);
+    peer_input(x, n, info->rank);
+    int rc = lsgd_transport_iallgather_mean(c->t, all, parts, x, n, err);
+    if (!rc)
+        rc = lsgd_transport_wait(c->t, err);
+    for (size_t r = 0; !rc && r < M; r++) {
+        gather_part(want, parts, (int)r);
+        *bad |= differs(all + r * parts, want, parts, "iallgather_mean's gather", info->rank);
+    }
+    if (!rc)
+        *bad |= differs(x, ref, n, "iallgather_mean's mean", info->rank);
+    free(all);
+    free(want);
+    return rc;
+}
+
 static int scenario_collectives(peer_ctx *c, const lsgd_transport_info *info, const char *out,
                                 lsgd_error *err)
 {
@@ -184,6 +207,9 @@ static int scenario_collectives(peer_ctx *c, const lsgd_transport_info *info, co
     if ((rc = lsgd_transport_wait(c->t, err)))
         goto done;
     bad |= differs(x, ref, n, "iallreduce_mean + wait", info->rank);
+
+    if ((rc = check_background_gather(c, info, x, ref, n, &bad, err)))
+        goto done;
 
     float one = (float)info->rank; /* a 1-float average: (0 + 1 + … + M−1) / M */
     if ((rc = lsgd_transport_allreduce_mean(c->t, &one, 1, err)))
@@ -309,6 +335,12 @@ static int peer_main(int argc, char **argv)
             rc = scenario_stopped_peer(&c, &info, &err);
         else if (strcmp(scenario, "open_only") == 0)
             rc = lsgd_transport_barrier(c.t, &err);
+        else if (strcmp(scenario, "last_rank_late") == 0) {
+            struct timespec ts = {0, 300 * 1000 * 1000};
+            if (rank == world - 1)
+                nanosleep(&ts, NULL);
+            rc = lsgd_transport_barrier(c.t, &err);
+        }
         else if (strcmp(scenario, "paused") == 0) {
             struct timespec ts = {1, 500 * 1000 * 1000};
             nanosleep(&ts, NULL);

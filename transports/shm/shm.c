@@ -26,6 +26,10 @@
  *      posts mean = g + 1;
  *   3. once every rank's mean of g is posted, copies the other slices of the
  *      mean into its vector and posts done = g + 1.
+ * allgather goes through the same ring: per chunk each rank writes its part
+ * into its slot, posts input, and once every input is posted copies the
+ * others' slots out and posts done (one phase, where broadcasting each
+ * rank's part in turn would take world).
  * A ring entry is written again only when every rank is done with the chunk
  * that used it SHM_RING chunks before, so a fast rank runs ahead instead of
  * waiting at a barrier per step.  Waiting spins briefly, then yields, then
@@ -106,6 +110,7 @@ typedef struct shm {
     uint32_t seq;          /* barriers passed */
     uint64_t chunks_done;  /* chunks of every collective so far: the next one's number */
     uint64_t bytes_sent;
+    double look_gap_s;     /* fault injection only (see liveness_look_gap) */
 } shm;
 
 /* ---- segment naming (shared with the cleanup extension) ---- */
@@ -170,6 +175,23 @@ static int pid_dead(pid_t pid)
     stat[n] = '\0';
     const char *paren = strrchr(stat, ')');
     return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* Fault injection for tests (named so): LSGD_FAULT_SHM_LOOK_GAP_S=S
+ * sleeps S seconds between seeing that a peer has not arrived and looking
+ * whether it is alive, widening the window in which a peer that finished
+ * and exited must not be taken for a dead one. */
+static double fault_look_gap_s(void)
+{
+    const char *v = getenv("LSGD_FAULT_SHM_LOOK_GAP_S");
+    double s = v ? strtod(v, NULL) : 0;
+    return s > 0 && s < 10 ? s : 0;
+}
+
+static void liveness_look_gap(const shm *s)
+{
+    if (s->look_gap_s > 0)
+        sleep_s(s->look_gap_s);
 }
 
 static int stop_requested(const shm *s)
@@ -249,8 +271,10 @@ static int check_laggards(shm *s, uint32_t seq, const char *op, double started,
     for (int p = 0; p < s->world; p++) {
         if (has_arrived(s, p, seq))
             continue;
+        liveness_look_gap(s);
         pid_t pid = atomic_load(&h->pid[p]);
-        if (pid_dead(pid))
+        /* a rank may arrive, finish and exit between the two looks */
+        if (pid_dead(pid) && !has_arrived(s, p, seq))
             return fail(s, err, LSGD_ERR_RUNTIME,
                         "shm rank %d: %s: rank %d (pid %d) died (run '%s')", s->rank, op, p,
                         (int)pid, s->run_id);
@@ -375,8 +399,10 @@ static int check_behind(shm *s, int step, uint64_t g, int first, int last, const
     for (int p = first; p <= last; p++) {
         if (progress_of(s, p, step) >= g + 1)
             continue;
+        liveness_look_gap(s);
         pid_t pid = atomic_load(&h->pid[p]);
-        if (pid_dead(pid))
+        /* a rank may post its last step and exit between the two looks */
+        if (pid_dead(pid) && progress_of(s, p, step) < g + 1)
             return fail(s, err, LSGD_ERR_RUNTIME,
                         "shm rank %d: %s: rank %d (pid %d) died (run '%s')", s->rank, op, p,
                         (int)pid, s->run_id);
@@ -646,6 +672,7 @@ static int shm_open_transport(void **self, const lsgd_params *params,
     s->world = info->world;
     s->stop = lsgd_transport_stop_flag(info);
     s->timeout_s = lsgd_param_number(params, "timeout_s");
+    s->look_gap_s = fault_look_gap_s();
     s->chunk = (size_t)lsgd_param_number(params, "chunk_bytes") / sizeof(float);
     if (s->timeout_s <= 0)
         s->timeout_s = 60;
@@ -783,6 +810,44 @@ static int shm_broadcast(void *self, float *data, size_t n, int root, lsgd_error
     return LSGD_OK;
 }
 
+/* data[world × n], chunk g of an allgather (len floats of each rank's
+ * part, from off): rank r writes its part into its row, and once every
+ * rank's row is posted, copies the others' rows into their places. */
+static int allgather_chunk(shm *s, float *data, size_t n, size_t off, size_t len, uint64_t g,
+                           lsgd_error *err)
+{
+    const char *op = "allgather";
+    int rc = claim_ring_entry(s, g, op, err);
+    if (rc)
+        return rc;
+    memcpy(ring_row(s, g, s->rank), data + (size_t)s->rank * n + off, len * sizeof(float));
+    post_progress(s, STEP_INPUT, g);
+    if ((rc = wait_all(s, STEP_INPUT, g, op, err)))
+        return rc;
+    for (int p = 0; p < s->world; p++)
+        if (p != s->rank)
+            memcpy(data + (size_t)p * n + off, ring_row(s, g, p), len * sizeof(float));
+    post_progress(s, STEP_DONE, g);
+    s->bytes_sent += len * sizeof(float);
+    return LSGD_OK;
+}
+
+static int shm_allgather(void *self, float *data, size_t n, lsgd_error *err)
+{
+    shm *s = self;
+    if (s->world == 1)
+        return LSGD_OK;
+    if (atomic_load(&s->header->failed))
+        return report_other_failure(s, "allgather", err);
+    for (size_t off = 0; off < n; off += s->chunk) {
+        size_t len = n - off < s->chunk ? n - off : s->chunk;
+        int rc = allgather_chunk(s, data, n, off, len, s->chunks_done++, err);
+        if (rc)
+            return rc;
+    }
+    return LSGD_OK;
+}
+
 static int shm_barrier(void *self, lsgd_error *err)
 {
     shm *s = self;
@@ -804,6 +869,7 @@ static const lsgd_transport_ops ops = {
     .broadcast = shm_broadcast,
     .barrier = shm_barrier,
     .bytes_sent = shm_bytes_sent,
+    .allgather = shm_allgather,
 };
 
 static const void *get_extension(const char *name)

@@ -30,9 +30,13 @@
  *   - The host never calls two ops of one instance at the same time, but
  *     calls them from more than one thread: without a native
  *     iallreduce_mean it runs allreduce_mean on a helper thread of its own
- *     while the worker computes, and calls nothing else meanwhile.  So a
- *     transport MUST NOT rely on thread-local state or on the thread that
- *     opened it (MPI: MPI_THREAD_SERIALIZED at least).
+ *     while the worker computes, and for a compressed non-blocking average
+ *     (Overlap-Local-SGD with compression) it runs allgather (or one
+ *     broadcast per rank) then allreduce_mean there, and calls nothing
+ *     else meanwhile; the handover is a mutex, so what one thread wrote
+ *     the next sees.  So a transport MUST NOT rely on thread-local state
+ *     or on the thread that opened it (MPI: MPI_THREAD_SERIALIZED at
+ *     least).
  *   - Inside any op a plugin MUST NOT print (say it in err), exit, abort or
  *     raise signals, and MUST NOT keep a pointer to params, info or data
  *     past the call that received it (except info->stop, below, and data

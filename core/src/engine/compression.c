@@ -118,53 +118,67 @@ void lsgd_compression_rebase(lsgd_compression *c, const float *x)
     memcpy(c->base, x, c->dim * sizeof *x);
 }
 
-/* Every worker's bytes, decoded and averaged in rank order into out[dim]. */
-static int exchange(lsgd_compression *c, lsgd_transport *t, size_t size, float *out,
-                    lsgd_error *err)
+/* This worker's payload of the round, from its model x[dim], into mine:
+ * EF or none  v = Δ + e,  e ← v − D(E(v));   EF21  v = Δ − g_m,  g_m += D(E(v)). */
+static int encode_change(lsgd_compression *c, const float *x, size_t *size, lsgd_error *err)
 {
-    if (lsgd_gather_bytes(t, c->rank, c->world, c->mine, size, c->codec.max_bytes, c->gathered,
-                          c->payloads, c->sizes, err))
-        return err->code;
-    return lsgd_compressor_mean(&c->codec, out, c->payloads, c->sizes, c->world, err);
-}
-
-/* EF or none: v = Δ + e, e ← v − D(E(v)), x = x̄ + mean of D(E(v_r)). */
-static int average_ef(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err)
-{
+    const float sign = c->feedback == EF21 ? -1.0f : 1.0f;
     for (size_t i = 0; i < c->dim; i++)
-        c->v[i] = (x[i] - c->base[i]) + c->residual[i];
-    size_t size;
-    if (lsgd_compressor_encode(&c->codec, c->v, c->mine, &size, err) ||
-        (c->feedback == EF &&
-         lsgd_compressor_feedback(&c->codec, c->residual, c->v, c->mine, size, err)) ||
-        exchange(c, t, size, x, err))
+        c->v[i] = (x[i] - c->base[i]) + sign * c->residual[i];
+    if (lsgd_compressor_encode(&c->codec, c->v, c->mine, size, err))
         return err->code;
-    for (size_t i = 0; i < c->dim; i++)
-        x[i] += c->base[i];
+    if (c->feedback == EF21)
+        return lsgd_compressor_decode(&c->codec, c->mine, *size, c->residual, err);
+    if (c->feedback == EF)
+        return lsgd_compressor_feedback(&c->codec, c->residual, c->v, c->mine, *size, err);
     return LSGD_OK;
 }
 
-/* EF21: send E(Δ − g_m), g_m += its decoding, G += mean of the decodings,
- * x = x̄ + G. */
-static int average_ef21(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err)
+/* x[dim] ← x̄ + the mean of every worker's decoded payload, in rank order
+ * (EF21: G += that mean, x = x̄ + G). */
+static int apply_mean(lsgd_compression *c, float *x, lsgd_error *err)
 {
-    for (size_t i = 0; i < c->dim; i++)
-        c->v[i] = (x[i] - c->base[i]) - c->residual[i];
-    size_t size;
-    if (lsgd_compressor_encode(&c->codec, c->v, c->mine, &size, err) ||
-        lsgd_compressor_decode(&c->codec, c->mine, size, c->residual, err) ||
-        exchange(c, t, size, x, err))
+    if (lsgd_compressor_mean(&c->codec, x, c->payloads, c->sizes, c->world, err))
         return err->code;
-    for (size_t i = 0; i < c->dim; i++) {
-        c->aggregate[i] += x[i];
-        x[i] = c->base[i] + c->aggregate[i];
-    }
+    if (c->aggregate)
+        for (size_t i = 0; i < c->dim; i++) {
+            c->aggregate[i] += x[i];
+            x[i] = c->base[i] + c->aggregate[i];
+        }
+    else
+        for (size_t i = 0; i < c->dim; i++)
+            x[i] += c->base[i];
     return LSGD_OK;
 }
 
 int lsgd_compression_average(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err)
 {
-    return c->feedback == EF21 ? average_ef21(c, t, x, err) : average_ef(c, t, x, err);
+    size_t size;
+    if (encode_change(c, x, &size, err) ||
+        lsgd_gather_bytes(t, c->rank, c->world, c->mine, size, c->codec.max_bytes, c->gathered,
+                          c->payloads, c->sizes, err))
+        return err->code;
+    return apply_mean(c, x, err);
+}
+
+int lsgd_compression_post(lsgd_compression *c, const float *anchor, const float *post,
+                          float **parts, size_t *part_floats, lsgd_error *err)
+{
+    lsgd_compression_rebase(c, anchor);
+    size_t size;
+    if (encode_change(c, post, &size, err))
+        return err->code;
+    lsgd_gather_pack(c->gathered, c->rank, c->mine, size, c->codec.max_bytes);
+    *parts = c->gathered;
+    *part_floats = lsgd_gather_slot_floats(c->codec.max_bytes);
+    return LSGD_OK;
+}
+
+int lsgd_compression_collect(lsgd_compression *c, float *x, lsgd_error *err)
+{
+    if (lsgd_gather_unpack(c->gathered, c->world, c->codec.max_bytes, c->payloads, c->sizes, err))
+        return err->code;
+    return apply_mean(c, x, err);
 }
 
 size_t lsgd_compression_records(const lsgd_compression *c, lsgd_record *out)

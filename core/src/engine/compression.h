@@ -24,8 +24,12 @@
  *
  * Like the outer optimizer (engine/outer.h) it is a hook of the blocking
  * average of the models (lsgd_run_communicate_models), so it composes with
- * every method whose round ends there; a method that ends its rounds
- * otherwise refuses `compression` in its check.
+ * every method whose round ends there.  Overlap-Local-SGD, which never
+ * blocks, uses its two halves around a background all-gather
+ * (lsgd_transport_iallgather_mean): post encodes the change of its post
+ * from the anchor z every worker shares, collect decodes once every
+ * payload has arrived, so z ← z + mean of the decoded changes.  A method
+ * that ends its rounds otherwise refuses `compression` in its check.
  */
 #ifndef LSGD_ENGINE_COMPRESSION_H
 #define LSGD_ENGINE_COMPRESSION_H
@@ -58,6 +62,18 @@ void lsgd_compression_rebase(lsgd_compression *c, const float *x);
 /* x[dim] ← the base plus the mean of the workers' decoded pseudo-gradients
  * (above).  The caller rebases once the round's model is final. */
 int lsgd_compression_average(lsgd_compression *c, lsgd_transport *t, float *x, lsgd_error *err);
+
+/* The non-blocking form (Overlap-Local-SGD): the base becomes anchor[dim],
+ * and this worker's payload for post[dim] (v as above, the residual or
+ * g_m moved as above) is packed into *parts, a buffer of world ×
+ * *part_floats floats for lsgd_transport_iallgather_mean to fill with every
+ * worker's.  Untouched until lsgd_compression_collect. */
+int lsgd_compression_post(lsgd_compression *c, const float *anchor, const float *post,
+                          float **parts, size_t *part_floats, lsgd_error *err);
+
+/* Once that all-gather completed: x[dim] ← the anchor plus the mean of the
+ * decoded payloads, in rank order (EF21: the anchor plus G). */
+int lsgd_compression_collect(lsgd_compression *c, float *x, lsgd_error *err);
 
 /* Its checkpoint records (base, residual or g_m, EF21's G, the plugin's
  * round and state)

@@ -289,10 +289,7 @@ int lsgd_run_communicate_nothing(lsgd_run *run, lsgd_error *err)
     return lsgd_run_scaling_policy(run, err);
 }
 
-/* x ← x̄: the models' average with the report, or, with compression
- * (engine/compression.h), the compressed average of the changes and the
- * report in an average of its own. */
-static int average_models(lsgd_run *run, lsgd_error *err)
+int lsgd_run_average_models(lsgd_run *run, lsgd_error *err)
 {
     if (!run->compression)
         return lsgd_run_average_with_report(run, run->x, err);
@@ -310,7 +307,7 @@ static int average_models(lsgd_run *run, lsgd_error *err)
 int lsgd_run_communicate_models(lsgd_run *run, lsgd_error *err)
 {
     lsgd_run_keep_before(run);
-    if (average_models(run, err))
+    if (lsgd_run_average_models(run, err))
         return err->code;
     lsgd_run_measure_drift(run, run->x);
     if (run->set.has_outer && lsgd_outer_step(run, err))

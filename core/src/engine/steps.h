@@ -23,6 +23,10 @@ int lsgd_run_step_failed(lsgd_run *run, const float *g, lsgd_error *err);
 int lsgd_run_average(lsgd_run *run, float *data, size_t n, lsgd_error *err);
 /* data[dim] averaged with the outbox report riding in data[dim … dim + slots). */
 int lsgd_run_average_with_report(lsgd_run *run, float *data, lsgd_error *err);
+/* x ← x̄: the models' average with the report, or, with compression
+ * (engine/compression.h), the compressed average of the changes from the
+ * compression's base and the report in an average of its own. */
+int lsgd_run_average_models(lsgd_run *run, lsgd_error *err);
 
 /* ---- minibatches and gradients ---- */
 /* run->batch: the next minibatch, or the whole shard for full-batch methods. */

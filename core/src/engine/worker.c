@@ -148,16 +148,6 @@ static json_t *plugin_config(const json_t *section, int loose_params)
                      params);
 }
 
-static int manifest_requires(const lsgd_manifest *m, const char *capability)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(m->requires, i, c)
-        if (json_is_string(c) && strcmp(json_string_value(c), capability) == 0)
-            return 1;
-    return 0;
-}
-
 /* What each plugin of the config needs, read from its manifest: Hessian-
  * vector products only where there are some (the scaling's from the model
  * when it is built, never the outer optimizer's), the files its parameters
@@ -180,7 +170,7 @@ static int check_plugin_needs(const lsgd_run *run, int with_files, int probe, ls
             continue;
         if (lsgd_registry_resolve(&m, &run->registry, sections[i].kind, name, key, err))
             return err->code;
-        int hvp = manifest_requires(m, "hvp"), outer = strcmp(sections[i].section, "outer") == 0;
+        int hvp = lsgd_manifest_lists(m, "requires", "hvp"), outer = strcmp(sections[i].section, "outer") == 0;
         if (hvp && outer)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
                                   "outer.plugin: '%s' needs Hessian-vector products (its manifest "

@@ -15,9 +15,7 @@ size_t lsgd_gather_slot_floats(size_t max_bytes)
     return SIZE_FLOATS + (max_bytes + sizeof(float) - 1) / sizeof(float);
 }
 
-int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, size_t size,
-                      size_t max_bytes, float *all, const void **payloads, size_t *sizes,
-                      lsgd_error *err)
+void lsgd_gather_pack(float *all, int rank, const void *mine, size_t size, size_t max_bytes)
 {
     const size_t slot = lsgd_gather_slot_floats(max_bytes);
     float *own = all + (size_t)rank * slot;
@@ -25,10 +23,15 @@ int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, 
     memset(own, 0, slot * sizeof *own);
     memcpy(own, &n, sizeof n);
     memcpy(own + SIZE_FLOATS, mine, size);
-    if (world > 1 && lsgd_transport_allgather(t, all, slot, err))
-        return err->code;
+}
+
+int lsgd_gather_unpack(const float *all, int world, size_t max_bytes, const void **payloads,
+                       size_t *sizes, lsgd_error *err)
+{
+    const size_t slot = lsgd_gather_slot_floats(max_bytes);
     for (int r = 0; r < world; r++) {
         const float *s = all + (size_t)r * slot;
+        uint64_t n;
         memcpy(&n, s, sizeof n);
         if (n > max_bytes)
             return lsgd_error_set(err, LSGD_ERR_INPUT,
@@ -39,4 +42,14 @@ int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, 
         sizes[r] = (size_t)n;
     }
     return LSGD_OK;
+}
+
+int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, size_t size,
+                      size_t max_bytes, float *all, const void **payloads, size_t *sizes,
+                      lsgd_error *err)
+{
+    lsgd_gather_pack(all, rank, mine, size, max_bytes);
+    if (world > 1 && lsgd_transport_allgather(t, all, lsgd_gather_slot_floats(max_bytes), err))
+        return err->code;
+    return lsgd_gather_unpack(all, world, max_bytes, payloads, sizes, err);
 }

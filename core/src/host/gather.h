@@ -27,4 +27,12 @@ int lsgd_gather_bytes(lsgd_transport *t, int rank, int world, const void *mine, 
                       size_t max_bytes, float *all, const void **payloads, size_t *sizes,
                       lsgd_error *err);
 
+/* The two halves of lsgd_gather_bytes around the all-gather, for one
+ * that runs in the background (lsgd_transport_iallgather_mean): rank's
+ * slot of all ← mine[size]; then, once every slot has arrived, payloads
+ * and sizes as above. */
+void lsgd_gather_pack(float *all, int rank, const void *mine, size_t size, size_t max_bytes);
+int lsgd_gather_unpack(const float *all, int world, size_t max_bytes, const void **payloads,
+                       size_t *sizes, lsgd_error *err);
+
 #endif

@@ -29,7 +29,9 @@ size_t lsgd_plugin_probe(lsgd_probe_result *out, const lsgd_manifest *manifest,
                          const char *const *provides, lsgd_problem_fn report, void *ctx);
 
 /* The same for a run: LSGD_OK, or LSGD_ERR_INPUT with the first problem
- * in err. */
+ * in err.  A library that loaded without a problem is not probed again by
+ * this process while its file is unchanged (a sweep checks many runs of
+ * the same plugins); a failure is probed again each time. */
 int lsgd_plugin_probe_load(const lsgd_manifest *manifest, const char *const *provides,
                            lsgd_error *err);
 

@@ -44,7 +44,9 @@ struct lsgd_transport {
     pthread_cond_t wake;          /* helper: work posted or stop */
     pthread_cond_t finished;      /* caller: the helper's average ended */
     int work, done, stop;
-    float *work_data;
+    float *work_gather;           /* [world × work_gather_n], or NULL: no all-gather */
+    size_t work_gather_n;
+    float *work_data;             /* [work_n] averaged after the all-gather */
     size_t work_n;
     int work_status;
     lsgd_error work_err;
@@ -250,21 +252,42 @@ int lsgd_transport_broadcast(lsgd_transport *t, float *data, size_t n, int root,
     return rc;
 }
 
+/* data[world × n] ← every rank's part: the plugin's allgather, or one
+ * broadcast per rank; helper says it runs on the helper thread. */
+static int gather_parts(lsgd_transport *t, float *data, size_t n, int helper, lsgd_error *err)
+{
+    if (!LSGD_HAS_OP(t->ops, lsgd_transport_ops, allgather)) {
+        for (int r = 0; r < t->world; r++) {
+            emulate_link(t, n * sizeof(float));
+            if (TRANSPORT_CALL(t, err, helper ? "broadcast (non-blocking, on the helper thread)"
+                                              : "broadcast",
+                               t->ops->broadcast(t->self, data + (size_t)r * n, n, r, err)))
+                return err->code;
+        }
+        return LSGD_OK;
+    }
+    emulate_link(t, n * sizeof(float));
+    return TRANSPORT_CALL(t, err, helper ? "allgather (non-blocking, on the helper thread)"
+                                         : "allgather",
+                          t->ops->allgather(t->self, data, n, err));
+}
+
+/* Payload bytes of an all-gather when the plugin does not count: its part
+ * to each other rank (through broadcasts, uncounted as they always were). */
+static uint64_t allgather_payload(const lsgd_transport *t, size_t n)
+{
+    if (has_bytes_sent(t) || t->world == 1 || !LSGD_HAS_OP(t->ops, lsgd_transport_ops, allgather))
+        return 0;
+    return (uint64_t)n * sizeof(float) * (uint64_t)(t->world - 1);
+}
+
 int lsgd_transport_allgather(lsgd_transport *t, float *data, size_t n, lsgd_error *err)
 {
     if (t->world == 1)
         return LSGD_OK;
-    if (!LSGD_HAS_OP(t->ops, lsgd_transport_ops, allgather)) {
-        for (int r = 0; r < t->world; r++)
-            if (lsgd_transport_broadcast(t, data + (size_t)r * n, n, r, err))
-                return err->code;
-        return LSGD_OK;
-    }
     double started = now_s();
-    emulate_link(t, n * sizeof(float));
-    int rc = TRANSPORT_CALL(t, err, "allgather", t->ops->allgather(t->self, data, n, err));
-    account(t, started,
-            has_bytes_sent(t) ? 0 : (uint64_t)n * sizeof(float) * (uint64_t)(t->world - 1));
+    int rc = gather_parts(t, data, n, 0, err);
+    account(t, started, allgather_payload(t, n));
     return rc;
 }
 
@@ -279,6 +302,18 @@ int lsgd_transport_barrier(lsgd_transport *t, lsgd_error *err)
 
 /* ---- non-blocking average on the helper thread ---- */
 
+/* The helper's job: the all-gather (when posted), then the average. */
+static int helper_job(lsgd_transport *t, lsgd_error *err)
+{
+    if (t->work_gather && t->world > 1 && gather_parts(t, t->work_gather, t->work_gather_n, 1, err))
+        return err->code;
+    if (!t->work_n)
+        return LSGD_OK;
+    emulate_link(t, t->work_n * sizeof(float));
+    return TRANSPORT_CALL(t, err, "allreduce_mean (non-blocking, on the helper thread)",
+                          t->ops->allreduce_mean(t->self, t->work_data, t->work_n, err));
+}
+
 static void *helper_main(void *arg)
 {
     lsgd_transport *t = arg;
@@ -292,9 +327,7 @@ static void *helper_main(void *arg)
         pthread_mutex_unlock(&t->lock);
         lsgd_error e;
         lsgd_error_clear(&e);
-        emulate_link(t, t->work_n * sizeof(float));
-        int rc = TRANSPORT_CALL(t, &e, "allreduce_mean (non-blocking, on the helper thread)",
-                                t->ops->allreduce_mean(t->self, t->work_data, t->work_n, &e));
+        int rc = helper_job(t, &e);
         pthread_mutex_lock(&t->lock);
         t->work_status = rc;
         t->work_err = e;
@@ -305,21 +338,10 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
-int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd_error *err)
+/* Hand gather[world × gather_n] (NULL: none) and data[n] to the helper. */
+static int post_to_helper(lsgd_transport *t, float *gather, size_t gather_n, float *data,
+                          size_t n, lsgd_error *err)
 {
-    if (t->posted)
-        return lsgd_error_set(err, LSGD_ERR_RUNTIME,
-                              "transport: iallreduce_mean while another average is outstanding "
-                              "(wait for it first)");
-    double started = now_s();
-    t->stats.bytes_sent += has_bytes_sent(t) ? 0 : allreduce_payload(n, t->world);
-    if (has_native_iallreduce(t)) {
-        int rc = TRANSPORT_CALL(t, err, "iallreduce_mean",
-                                t->ops->iallreduce_mean(t->self, data, n, &t->native, err));
-        t->stats.seconds += now_s() - started;
-        t->posted = rc == LSGD_OK;
-        return rc;
-    }
     if (!t->helper_started) {
         if (pthread_create(&t->helper, NULL, helper_main, t) != 0)
             return lsgd_error_set(err, LSGD_ERR_RUNTIME,
@@ -327,6 +349,8 @@ int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsg
         t->helper_started = 1;
     }
     pthread_mutex_lock(&t->lock);
+    t->work_gather = gather;
+    t->work_gather_n = gather_n;
     t->work_data = data;
     t->work_n = n;
     t->done = 0;
@@ -334,15 +358,58 @@ int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsg
     pthread_cond_signal(&t->wake);
     pthread_mutex_unlock(&t->lock);
     t->posted = 1;
-    t->stats.seconds += now_s() - started;
     return LSGD_OK;
 }
 
-/* Collect the helper's outcome (lock held, done set). */
+static int refuse_second_request(const lsgd_transport *t, const char *op, lsgd_error *err)
+{
+    if (!t->posted)
+        return LSGD_OK;
+    return lsgd_error_set(err, LSGD_ERR_RUNTIME,
+                          "transport: %s while another average is outstanding "
+                          "(wait for it first)", op);
+}
+
+int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd_error *err)
+{
+    if (refuse_second_request(t, "iallreduce_mean", err))
+        return err->code;
+    double started = now_s();
+    t->stats.bytes_sent += has_bytes_sent(t) ? 0 : allreduce_payload(n, t->world);
+    int rc;
+    if (has_native_iallreduce(t)) {
+        rc = TRANSPORT_CALL(t, err, "iallreduce_mean",
+                            t->ops->iallreduce_mean(t->self, data, n, &t->native, err));
+        t->posted = rc == LSGD_OK;
+    } else {
+        rc = post_to_helper(t, NULL, 0, data, n, err);
+    }
+    t->stats.seconds += now_s() - started;
+    return rc;
+}
+
+int lsgd_transport_iallgather_mean(lsgd_transport *t, float *gather, size_t gather_n,
+                                   float *data, size_t n, lsgd_error *err)
+{
+    if (refuse_second_request(t, "iallgather_mean", err))
+        return err->code;
+    double started = now_s();
+    t->stats.bytes_sent += allgather_payload(t, gather_n) +
+                           (has_bytes_sent(t) ? 0 : allreduce_payload(n, t->world));
+    int rc = post_to_helper(t, gather, gather_n, data, n, err);
+    t->stats.seconds += now_s() - started;
+    return rc;
+}
+
+/* Collect the helper's outcome (lock held, done set), and the plugin's
+ * byte count now that it is idle: a round that posts right before it
+ * reports (overlap) then counts what its last average sent. */
 static int helper_outcome(lsgd_transport *t, lsgd_error *err)
 {
     t->posted = 0;
     t->stats.calls++;
+    if (has_bytes_sent(t))
+        t->plugin_bytes = t->ops->bytes_sent(t->self);
     if (t->work_status && err)
         *err = t->work_err;
     return t->work_status;
@@ -395,7 +462,7 @@ int lsgd_transport_wait(lsgd_transport *t, lsgd_error *err)
     return rc;
 }
 
-/* While the helper thread is inside allreduce_mean the plugin is busy:
+/* While the helper thread is inside its job the plugin is busy:
  * no op of it is called then (lsgd/transport.h), bytes_sent included. */
 static int helper_busy(const lsgd_transport *t)
 {

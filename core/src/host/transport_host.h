@@ -3,8 +3,9 @@
  *
  * Adds what every transport needs and none should write twice: the
  * emulated slow link (`transport.delay`: latency and bandwidth, by sleeping
- * around each average), non-blocking averaging on a helper thread for
- * plugins without their own, and the accounting of bytes and seconds.
+ * around each average), non-blocking averaging (and all-gathers) on a
+ * helper thread for plugins without their own, and the accounting of bytes
+ * and seconds.
  * Every op is called through LSGD_PLUGIN_CALL (plugin_call.h): a non-zero
  * return is a failure even without a message, and a wrapper that returns
  * non-zero has filled err->code and a message naming plugin, rank and op.
@@ -54,6 +55,17 @@ int lsgd_transport_allgather(lsgd_transport *t, float *data, size_t n, lsgd_erro
 
 /* Non-blocking average: at most one outstanding; data untouched until wait. */
 int lsgd_transport_iallreduce_mean(lsgd_transport *t, float *data, size_t n, lsgd_error *err);
+/* Non-blocking all-gather then average, for compressed averages that must
+ * not stop the local steps (Overlap-Local-SGD): gather[world × gather_n] ←
+ * every rank's part as lsgd_transport_allgather, then data[n] ← its mean as
+ * allreduce_mean (n 0: none), both on the helper thread, through the
+ * plugin's blocking ops (lsgd/transport.h allows it), while the caller
+ * computes.  Completed by test/wait like an iallreduce_mean, under the same
+ * rules: at most one request outstanding, neither buffer touched until it
+ * completes, a failure or a stop ending the wait within the transport's
+ * timeout. */
+int lsgd_transport_iallgather_mean(lsgd_transport *t, float *gather, size_t gather_n,
+                                   float *data, size_t n, lsgd_error *err);
 int lsgd_transport_test(lsgd_transport *t, int *done, lsgd_error *err);
 int lsgd_transport_wait(lsgd_transport *t, lsgd_error *err);
 

@@ -16,6 +16,7 @@
  *   -DFAKE_CRASH_IN_CONSTRUCTOR  a constructor of the .so dereferences NULL (dlopen crashes)
  *   -DFAKE_CRASH_IN_ENTRY   lsgd_plugin_entry dereferences NULL
  *   -DFAKE_EXIT_IN_ENTRY    lsgd_plugin_entry calls exit(0)
+ *   -DFAKE_COUNT_LOADS      each load appends a line to $LSGD_FAKE_LOAD_LOG
  *   -DFAKE_ONLY_IN_WORKER   the crash or exit above happens only in a worker
  *                           started by `lsgd run` (LSGD_RUN_ID set), so that
  *                           the run's own check before starting workers passes
@@ -59,6 +60,19 @@ static void crash(void)
     if (FAKE_FAULT_HERE())
         *(volatile int *)NULL = 1;
 }
+
+#ifdef FAKE_COUNT_LOADS
+#include <stdio.h>
+__attribute__((constructor)) static void count_load(void)
+{
+    const char *log = getenv("LSGD_FAKE_LOAD_LOG");
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) {
+        fputs("loaded\n", f);
+        fclose(f);
+    }
+}
+#endif
 
 #ifdef FAKE_CRASH_IN_CONSTRUCTOR
 __attribute__((constructor)) static void constructor(void)

@@ -6,6 +6,10 @@
  *   as the next non-blocking average, and go on computing.
  * The arithmetic is lsgd_overlap_pull (engine/overlap.c).  The report
  * rides on the posted average; the consensus is the anchor.
+ * With compression (engine/compression.h) what is posted is the change of
+ * the post from z, encoded, as a background all-gather with the report
+ * averaged behind it; the finished average is z plus the mean of the
+ * decoded changes.
  * State: α, β, z [dim], v [dim] (β > 0), the post [dim + report slots],
  * whether an average is in flight and whether a finished one waits.
  */
@@ -49,10 +53,6 @@ static int check(const json_t *cfg, lsgd_error *err)
         return lsgd_error_set(err, LSGD_ERR_INPUT,
                               "scaling.state: 'average' would block overlap_local_sgd's "
                               "non-blocking average; expected 'local' or 'reset'");
-    if (lsgd_compression_refuse(cfg, "overlap_local_sgd",
-                                "averages without blocking, and that average has no "
-                                "compressed form yet; expected local_sgd", err))
-        return err->code;
     return lsgd_outer_refuse(cfg, "overlap_local_sgd",
                              "has its own anchor update; an outer optimizer does not combine "
                              "with it", err);
@@ -96,7 +96,8 @@ static int steps(lsgd_run *run, uint64_t end, lsgd_error *err)
     return lsgd_run_each_step(run, end, step, err);
 }
 
-/* The average in flight finished (waiting if needed), its report taken. */
+/* The average in flight finished (waiting if needed) into post, its
+ * report taken; compressed, post ← z + the mean of the decoded changes. */
 static int settle(lsgd_run *run, lsgd_error *err)
 {
     overlap *o = run->algorithm_state;
@@ -104,12 +105,30 @@ static int settle(lsgd_run *run, lsgd_error *err)
         return LSGD_OK;
     double t0 = lsgd_now();
     int rc = lsgd_transport_wait(run->transport, err);
+    if (!rc && run->compression)
+        rc = lsgd_compression_collect(run->compression, o->post, err);
     run->round_comm_s += lsgd_now() - t0;
     if (rc)
         return lsgd_run_failed(run, err);
     o->outstanding = 0;
     o->has_result = 1;
     return lsgd_report_unpack(run, o->post + run->dim, err);
+}
+
+/* post (and the report behind it) on its way: averaged, or compressed as
+ * its change from the anchor and gathered, the report averaged after. */
+static int start_average(lsgd_run *run, lsgd_error *err)
+{
+    overlap *o = run->algorithm_state;
+    if (!run->compression)
+        return lsgd_transport_iallreduce_mean(run->transport, o->post, run->dim + run->slots,
+                                              err);
+    float *parts;
+    size_t part_floats;
+    if (lsgd_compression_post(run->compression, o->anchor, o->post, &parts, &part_floats, err))
+        return err->code;
+    return lsgd_transport_iallgather_mean(run->transport, parts, part_floats,
+                                          o->post + run->dim, run->slots, err);
 }
 
 /* A finished average (waiting if needed) becomes the anchor. */
@@ -137,7 +156,7 @@ static int communicate(lsgd_run *run, lsgd_error *err)
     lsgd_overlap_pull(run->x, o->momentum, o->post, o->anchor, o->alpha, o->beta, lr, run->dim);
     lsgd_report_pack(run, o->post + run->dim);
     double t0 = lsgd_now();
-    int rc = lsgd_transport_iallreduce_mean(run->transport, o->post, run->dim + run->slots, err);
+    int rc = start_average(run, err);
     run->round_comm_s += lsgd_now() - t0;
     if (rc)
         return lsgd_run_failed(run, err);
@@ -152,12 +171,16 @@ static const float *consensus(const lsgd_run *run)
     return ((const overlap *)run->algorithm_state)->anchor;
 }
 
-/* The last anchor, then one blocking average of the models with the last report. */
+/* The last anchor, then one blocking average of the models with the last
+ * report (compressed: of their changes from the anchor). */
 static int finish(lsgd_run *run, lsgd_error *err)
 {
+    overlap *o = run->algorithm_state;
     if (take_anchor(run, err))
         return err->code;
-    return lsgd_run_average_with_report(run, run->x, err);
+    if (run->compression)
+        lsgd_compression_rebase(run->compression, o->anchor);
+    return lsgd_run_average_models(run, err);
 }
 
 static size_t records(const lsgd_run *run, lsgd_record *out)
