@@ -246,7 +246,9 @@ int ts_evaluate(void *self, const float *x, const lsgd_model_batch *b, double *l
 {
     torchscript_model *m = static_cast<torchscript_model *>(self);
     try {
-        torch::NoGradGuard no_grad;
+        torch::NoGradGuard no_grad; // not InferenceMode: the module's graph executor keeps the
+                                    // autograd plan of its training calls, which would
+                                    // then try to save inference tensors for backward
         torch::Tensor scores;
         *loss = forward_loss(m, x, b, &scores).item<double>();
         torch::Tensor right = scores.argmax(1).eq(batch_labels(b));

@@ -175,6 +175,30 @@ LSGD_TEST(torchscript, the_exported_resnet8_and_the_cnn_model_of_its_layers_agre
     reference_free(&r);
 }
 
+/* Evaluation runs without autograd; the parameters it binds to a new x
+ * must still serve autograd at that x afterwards (libtorch's InferenceMode
+ * breaks both: its views cannot be saved for backward, and the module's
+ * graph executor replays its autograd plan inside it). */
+LSGD_TEST(torchscript, a_gradient_after_evaluating_at_the_same_new_x_still_equals_pytorch_eager)
+{
+    reference r = {0};
+    reference_load(&r, "lenet5");
+    float *x = malloc(r.dim * sizeof *x), *g = malloc(r.dim * sizeof *g);
+    memcpy(x, r.x, r.dim * sizeof *x); /* an x the module was never bound to */
+    lsgd_error err = {0};
+    double loss = NAN, accuracy = NAN, want = json_number_value(json_object_get(r.meta, "loss"));
+    CU_ASSERT_EQUAL_FATAL(r.model->ops->evaluate(r.model, x, &r.batch, &loss, &accuracy, &err),
+                          LSGD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(loss, want, 1e-6 * (1 + fabs(want)));
+    int rc = r.model->ops->loss_grad(r.model, x, &r.batch, &loss, g, &err);
+    if (rc != LSGD_OK)
+        fprintf(stderr, "\n  %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, LSGD_OK);
+    CU_ASSERT(reference_relative_error(g, r.grad, r.dim) < 1e-5);
+    free(x), free(g);
+    reference_free(&r);
+}
+
 LSGD_TEST(torchscript, describe_lists_the_modules_parameters_in_order_as_views_into_x)
 {
     reference r = {0};
