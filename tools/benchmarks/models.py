@@ -2,7 +2,8 @@
 """models.py — PyTorch eager's ResNet-8 (tools/export-model's ResNet8, the network the
 torchscript benchmark loads), batch 64 of CIFAR-10-shaped data, one thread: a training
 step's loss and gradient (forward, cross-entropy, backward), and the HVP by double
-backward, best of rounds, printed as "name value" lines for tools/benchmarks/models.sh."""
+backward, timed interleaved (best round each), printed as "name value" lines for
+tools/benchmarks/models.sh."""
 import importlib.machinery
 import importlib.util
 import os
@@ -23,16 +24,20 @@ def export_model():
     return module
 
 
-def best(fn):
-    for _ in range(REPS // 4 + 1):
-        fn()
-    times = []
-    for _ in range(ROUNDS):
-        t = time.perf_counter()
-        for _ in range(REPS):
+def time_interleaved(works):
+    """Seconds per call of each work, as models.c times them: after a warm-up, each of
+    ROUNDS rounds times REPS calls of every work in turn; each keeps its best round."""
+    for fn in works.values():
+        for _ in range(REPS // 4 + 1):
             fn()
-        times.append((time.perf_counter() - t) / REPS)
-    return min(times)
+    best = dict.fromkeys(works, float("inf"))
+    for _ in range(ROUNDS):
+        for name, fn in works.items():
+            t = time.perf_counter()
+            for _ in range(REPS):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t) / REPS)
+    return best
 
 
 def main():
@@ -56,10 +61,11 @@ def main():
         g = torch.autograd.grad(loss, params, create_graph=True)
         torch.autograd.grad(sum((a * b).sum() for a, b in zip(g, v)), params)
 
+    best = time_interleaved({"step": step, "hvp": hvp})
     print(f"torch_version {torch.__version__}")
     print(f"torch_threads {torch.get_num_threads()}")
-    print(f"torch_resnet8_step_ms {best(step) * 1e3:.3f}")
-    print(f"torch_resnet8_hvp_ms {best(hvp) * 1e3:.3f}")
+    print(f"torch_resnet8_step_ms {best['step'] * 1e3:.3f}")
+    print(f"torch_resnet8_hvp_ms {best['hvp'] * 1e3:.3f}")
 
 
 if __name__ == "__main__":
