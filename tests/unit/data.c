@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "engine_helpers.h"
 #include "harness.h"
 
 #define HEART_SCALE "/usr/share/doc/liblinear-tools/examples/heart_scale"
@@ -612,12 +613,8 @@ LSGD_TEST(data, the_fashion_mnist_mlp_example_passes_80_percent_test_accuracy_in
 {
     if (!fetch_fashion_mnist())
         return;
-    char cmd[8400];
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' run examples/fashion_mnist_mlp.json --set output.dir='%s/out' "
-             "--set output.progress=none --set algorithm.steps=400",
-             test_root_dir(), test_build_path("bin/lsgd"), test_tmpdir());
-    test_output o = test_run(cmd, 300);
+    test_output o = run_config_at_root("examples/fashion_mnist_mlp.json", test_tmpdir(),
+                                       "--set algorithm.steps=400", 300);
     CU_ASSERT_EQUAL(o.status, 0);
     const char *at = strstr(o.out, "test accuracy ");
     double accuracy = at ? atof(at + strlen("test accuracy ")) : 0;

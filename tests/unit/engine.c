@@ -98,10 +98,7 @@ static void plain_local_sgd(float *out, size_t *dim_out)
 LSGD_TEST(engine, sgd_plugin_run_is_bitwise_plain_local_sgd)
 {
     const char *dir = test_tmpdir();
-    const char *cfg = write_config(dir, LOGREG);
-    test_output o = run_workers(cfg, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(LOGREG, 2, dir);
     float expect[64], *got;
     size_t dim = 0, n = 0;
     plain_local_sgd(expect, &dim);
@@ -178,16 +175,14 @@ LSGD_TEST(engine, refresh_sync_gives_bitwise_identical_preconditioner_on_all_wor
 LSGD_TEST(engine, oasis_preconditioner_stays_above_alpha_and_its_range_is_logged)
 {
     const char *dir = test_tmpdir();
-    const char *cfg = write_config(dir,
+    run_workers_ok(
         "{\"seed\": 1, \"workers\": 2,"
         " \"model\": {\"type\": \"quadratic\", \"problem\": \"noisy3d\"},"
         " \"algorithm\": {\"steps\": 40, \"batch_size\": 1, \"lr\": 0.05},"
         " \"schedule\": {\"type\": \"constant\", \"period\": 4},"
         " \"scaling\": {\"plugin\": \"oasis\", \"params\": {\"alpha\": 0.5}},"
-        " \"transport\": {\"plugin\": \"shm\"}, \"output\": {\"progress\": \"none\"}}");
-    test_output o = run_workers(cfg, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+        " \"transport\": {\"plugin\": \"shm\"}, \"output\": {\"progress\": \"none\"}}",
+        2, dir);
     metrics_table t;
     CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
     CU_ASSERT_EQUAL(t.rows, 10);
@@ -263,10 +258,7 @@ LSGD_TEST(engine, model_npy_loads_in_numpy_with_the_model_size_and_model_json_na
              " \"n\": 200, \"d\": 5, \"classes\": 3}}, \"algorithm\": {\"steps\": 10},"
              " \"transport\": {\"plugin\": \"shm\"}, \"output\": {\"progress\": \"none\"}}",
              (int)(strstr(LOGREG, ", \"model\"") - LOGREG), LOGREG);
-    const char *cfg = write_config(dir, text);
-    test_output o = run_workers(cfg, 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(text, 2, dir);
     /* 5·7 + 7 + 7·3 + 3 parameters */
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
@@ -275,7 +267,7 @@ LSGD_TEST(engine, model_npy_loads_in_numpy_with_the_model_size_and_model_json_na
              "assert a.dtype == np.float32; assert d['dim'] == 66; "
              "assert sum(int(np.prod(t['shape'])) for t in d['tensors']) == 66; print('ok')\"",
              dir);
-    o = test_run(cmd, 30);
+    test_output o = test_run(cmd, 30);
     CU_ASSERT_EQUAL(o.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "ok"));
     if (o.status)

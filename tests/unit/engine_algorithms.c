@@ -181,9 +181,7 @@ static int adam_states_equal(const char *policy)
              " \"scaling\": {\"plugin\": \"adam\", \"state\": \"%s\"},"
              " \"transport\": {\"plugin\": \"shm\"},"
              " \"output\": {\"progress\": \"none\", \"checkpoint_every\": 1}}", policy);
-    test_output o = run_workers(write_config(dir, text), 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(text, 2, dir);
     size_t n0, n1, nx;
     float *x = checkpoint_record(dir, 0, "x", &nx);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
@@ -219,9 +217,7 @@ static const char *SEPARABLE =
 LSGD_TEST(engine_algorithms, local_gd_with_one_step_per_round_is_gradient_descent)
 {
     const char *dir = test_tmpdir();
-    test_output o = run_workers(write_config(dir, SEPARABLE), 2, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(SEPARABLE, 2, dir);
 
     json_error_t jerr;
     json_t *cfg = json_loads(SEPARABLE, 0, &jerr);
@@ -277,9 +273,7 @@ LSGD_TEST(engine_algorithms, local_gd_direction_approaches_the_max_margin_direct
                  " \"schedule\": {\"type\": \"constant\", \"period\": %d},"
                  " \"metrics\": {\"max_margin\": true}, \"transport\": {\"plugin\": \"shm\"},"
                  " \"output\": {\"progress\": \"none\"}}", Ls[k]);
-        test_output o = run_workers(write_config(dir, text), 5, dir, "", 60);
-        CU_ASSERT_EQUAL_FATAL(o.status, 0);
-        test_output_free(&o);
+        run_workers_ok(text, 5, dir);
         metrics_table t;
         CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
         int c = column(&t, "max_margin_cos"), l = column(&t, "local_margin_cos");
@@ -393,9 +387,7 @@ static double regularized_round_error(int max_inner, double lambda, double *move
     char text[2048];
     snprintf(text, sizeof text, REGULARIZED, 2, lambda, max_inner, 1);
     const char *dir = test_tmpdir();
-    test_output o = run_workers(write_config(dir, text), 5, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(text, 5, dir);
     size_t bytes = 0, n = 0;
     float *x1 = checkpoint_record(dir, 0, "x", &bytes), *x2 = model_of(dir, &n);
     CU_ASSERT_FATAL(x1 && x2 && n == 10 && bytes == 10 * sizeof *x1);
@@ -433,9 +425,7 @@ LSGD_TEST(engine_algorithms, regularized_local_gd_direction_approaches_the_max_m
     char text[2048];
     snprintf(text, sizeof text, REGULARIZED, 200, 0.1, 5000, 0);
     const char *dir = test_tmpdir();
-    test_output o = run_workers(write_config(dir, text), 5, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(text, 5, dir);
     metrics_table t;
     CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
     CU_ASSERT_EQUAL_FATAL(t.rows, 200);
@@ -636,9 +626,7 @@ static void expect_overlap_to_hide_the_link(const char *extra, double latency_ms
                  " \"schedule\": {\"type\": \"constant\", \"period\": 120},"
                  " \"transport\": {\"plugin\": \"shm\", \"delay\": {\"latency_ms\": %g}},%s"
                  " \"output\": {\"progress\": \"none\"}}", algs[k], latency_ms, extra);
-        test_output o = run_workers(write_config(dir, text), 2, dir, "", 60);
-        CU_ASSERT_EQUAL_FATAL(o.status, 0);
-        test_output_free(&o);
+        run_workers_ok(text, 2, dir);
         metrics_table t;
         CU_ASSERT_EQUAL_FATAL(read_metrics(&t, dir), 0);
         CU_ASSERT_EQUAL_FATAL(t.rows, 10);

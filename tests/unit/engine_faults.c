@@ -55,12 +55,10 @@ static void resume_is_bitwise(const char *algorithm, const char *alg_extra,
     char text[4096];
     snprintf(text, sizeof text, ADAM_LOGREG, algorithm, alg_extra, scaling_extra, outer);
     const char *full = test_tmpdir(), *cut = test_tmpdir();
-    test_output o = run_workers(write_config(full, text), 2, full, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    run_workers_ok(text, 2, full);
 
     const char *cfg = write_config(cut, text);
-    o = run_workers(cfg, 2, cut, "LSGD_FAULT_STOP_AFTER_ROUND=5", 60);
+    test_output o = run_workers(cfg, 2, cut, "LSGD_FAULT_STOP_AFTER_ROUND=5", 60);
     CU_ASSERT_EQUAL(o.status, 1);
     /* the message names the checkpoint to continue from (round 4) */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "interrupted"));

@@ -42,6 +42,26 @@ test_output run_workers(const char *cfg, int world, const char *dir, const char 
     return run_workers_args(cfg, world, dir, env, "", timeout_s);
 }
 
+test_output run_config_at_root(const char *config, const char *dir, const char *sets,
+                               int timeout_s)
+{
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run %s --set output.dir='%s/out' --set output.progress=none %s",
+             test_root_dir(), test_build_path("bin/lsgd"), config, dir, sets);
+    test_output o = test_run(cmd, timeout_s);
+    if (o.status)
+        fprintf(stderr, "\n  %s %s: %s%s", config, sets, o.out, o.err);
+    return o;
+}
+
+void run_workers_ok(const char *text, int world, const char *dir)
+{
+    test_output o = run_workers(write_config(dir, text), world, dir, "", 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+}
+
 float *read_model(const char *dir, size_t *n)
 {
     char path[4200];
@@ -69,6 +89,16 @@ int column(const metrics_table *t, const char *name)
 double value(const metrics_table *t, size_t row, int col)
 {
     return lsgd_metrics_value(t, row, col);
+}
+
+double last_value(const char *dir, const char *col)
+{
+    metrics_table t;
+    if (read_metrics(&t, dir))
+        return NAN;
+    double v = t.rows ? value(&t, t.rows - 1, column(&t, col)) : NAN;
+    metrics_free(&t);
+    return v;
 }
 
 void metrics_free(metrics_table *t)

@@ -22,6 +22,15 @@ test_output run_workers_args(const char *cfg, int world, const char *dir, const 
                              const char *extra, int timeout_s);
 test_output run_workers(const char *cfg, int world, const char *dir, const char *env,
                         int timeout_s);
+/* The config text written into dir (write_config) and run on `world`
+ * workers within 60 s, which must succeed (a fatal assertion). */
+void run_workers_ok(const char *text, int world, const char *dir);
+
+/* `lsgd run <config> --set output.dir=<dir>/out --set output.progress=none
+ * <sets>` from the source root (config relative to it) within timeout_s;
+ * its stdout and stderr shown when it fails. */
+test_output run_config_at_root(const char *config, const char *dir, const char *sets,
+                               int timeout_s);
 
 /* dir/out/model.npy (malloc'd), *n its length; NULL (the reason on stderr) when unreadable. */
 float *read_model(const char *dir, size_t *n);
@@ -34,6 +43,8 @@ typedef lsgd_metrics_table metrics_table;
 int read_metrics(metrics_table *t, const char *dir);
 int column(const metrics_table *t, const char *name); /* -1 when absent */
 double value(const metrics_table *t, size_t row, int col);
+/* The last row's value of column col in dir/out/metrics.csv; NAN when unreadable. */
+double last_value(const char *dir, const char *col);
 void metrics_free(metrics_table *t);
 
 #endif

@@ -78,18 +78,26 @@ static double max_rel_diff(const float *got, const double *want, size_t n)
     return worst;
 }
 
+/* The config run on `world` real workers into dir with `sets` (more
+ * arguments, may be ""): its model, d floats (malloc'd). */
+static float *run_model(const char *config, int world, const char *dir, const char *sets,
+                        size_t d)
+{
+    test_output o = run_workers_args(config, world, dir, "", sets, 60);
+    CU_ASSERT_EQUAL_FATAL(o.status, 0);
+    test_output_free(&o);
+    size_t n = 0;
+    float *x = read_model(dir, &n);
+    CU_ASSERT_FATAL(x && n == d);
+    return x;
+}
+
 /* The config run on `world` real workers into dir: its model (d floats,
  * malloc'd) and, in s, the shards it dealt. */
 static float *run_with_shards(shards *s, const char *config, int world, const char *dir)
 {
-    test_output o = run_workers(config, world, dir, "", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
     shards_of(s, config, world);
-    size_t n = 0;
-    float *x = read_model(dir, &n);
-    CU_ASSERT_FATAL(x && n == s->d);
-    return x;
+    return run_model(config, world, dir, "", s->d);
 }
 
 /* lsgd's model got[n] is the reference want to rounding, and want is
@@ -215,17 +223,11 @@ LSGD_TEST(engine_methods, scaffold_corrects_local_steps_with_option_ii_control_v
     const char *dir = test_tmpdir(), *plain = test_tmpdir();
     shards s;
     float *got = run_with_shards(&s, SCAFFOLD_CONFIG, 2, dir);
-    test_output o = run_workers_args(SCAFFOLD_CONFIG, 2, plain, "",
-                                     "--set algorithm.type=local_sgd", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
+    float *avg = run_model(SCAFFOLD_CONFIG, 2, plain, "--set algorithm.type=local_sgd", 5);
     double want[5], fedavg[5];
     fedprox_by_hand(fedavg, &s, 3, 5, 0.2, 0.0); /* FedAvg is FedProx with μ = 0 */
     scaffold_by_hand(want, &s, 3, 5, 0.2, 1);
     is_reference_not_without("scaffold", got, want, fedavg, 5);
-    size_t n = 0;
-    float *avg = read_model(plain, &n);
-    CU_ASSERT_FATAL(avg && n == 5);
     CU_ASSERT(max_rel_diff(avg, fedavg, 5) <= 1e-5); /* and the FedAvg loop is local_sgd */
     for (size_t r = 0; r < 3; r++)
         CU_ASSERT(bytes_of_round(dir, r) > bytes_of_round(plain, r));
@@ -376,13 +378,8 @@ LSGD_TEST(engine_methods, fedavg_averages_over_a_seeded_sample_of_participants_e
     const char *dir = test_tmpdir(), *half = test_tmpdir();
     shards s;
     float *got = run_with_shards(&s, FEDAVG_CONFIG, 4, dir);
-    test_output o = run_workers_args(FEDAVG_CONFIG, 4, half, "",
-                                     "--set algorithm.fedavg='{\"fraction\": 0.5}'", 60);
-    CU_ASSERT_EQUAL_FATAL(o.status, 0);
-    test_output_free(&o);
-    size_t n = 0;
-    float *by_fraction = read_model(half, &n);
-    CU_ASSERT_FATAL(by_fraction && n == 5);
+    float *by_fraction = run_model(FEDAVG_CONFIG, 4, half,
+                                   "--set algorithm.fedavg='{\"fraction\": 0.5}'", 5);
     double zero[5] = {0}, all[5] = {0};
     unsigned path = 0;
     double error = closest_samples(got, &s, zero, 3, 2, 5, 0.2, &path);

@@ -14,25 +14,21 @@
 /* `lsgd run examples/<name>.json --set output.dir=<dir>/out …` from the root. */
 static test_output run_example(const char *name, const char *dir, const char *sets, int timeout)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && %s run examples/%s.json --set output.dir=%s/out "
-             "--set output.progress=none %s",
-             test_root_dir(), test_build_path("bin/lsgd"), name, dir, sets);
-    test_output o = test_run(cmd, timeout);
-    if (o.status)
-        fprintf(stderr, "\n  %s: %s%s", name, o.out, o.err);
-    return o;
+    char config[256];
+    snprintf(config, sizeof config, "examples/%s.json", name);
+    return run_config_at_root(config, dir, sets, timeout);
 }
 
-static double last(const char *dir, const char *col)
+/* examples/<name>.json on MNIST (fetched first) for 240 steps: its last
+ * test accuracy. */
+static double mnist_accuracy_in_240_steps(const char *name)
 {
-    metrics_table t;
-    if (read_metrics(&t, dir))
-        return NAN;
-    double v = value(&t, t.rows - 1, column(&t, col));
-    metrics_free(&t);
-    return v;
+    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
+    const char *dir = test_tmpdir();
+    test_output o = run_example(name, dir, "--set algorithm.steps=240", 120);
+    CU_ASSERT_EQUAL(o.status, 0);
+    test_output_free(&o);
+    return last_value(dir, "test_accuracy");
 }
 
 LSGD_TEST(example, quickstart_trains_the_mnist_mlp_to_at_least_97_percent)
@@ -43,7 +39,7 @@ LSGD_TEST(example, quickstart_trains_the_mnist_mlp_to_at_least_97_percent)
     CU_ASSERT_EQUAL(o.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "test accuracy"));
     test_output_free(&o);
-    CU_ASSERT(last(dir, "test_accuracy") >= 0.97);
+    CU_ASSERT(last_value(dir, "test_accuracy") >= 0.97);
 }
 
 /* The first round whose objective is at most target (0 when never). */
@@ -89,24 +85,14 @@ LSGD_TEST(example, savic_quadratic_scaled_methods_need_fewer_rounds_than_sgd)
 
 LSGD_TEST(example, savic_mnist_local_adam_learns_in_a_few_hundred_steps)
 {
-    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
-    const char *dir = test_tmpdir();
-    test_output o = run_example("savic_mnist", dir, "--set algorithm.steps=240", 120);
-    CU_ASSERT_EQUAL(o.status, 0);
-    test_output_free(&o);
-    CU_ASSERT(last(dir, "test_accuracy") > 0.85);
+    CU_ASSERT(mnist_accuracy_in_240_steps("savic_mnist") > 0.85);
 }
 
 /* §5.2 FedYogi: Local SGD on a Dirichlet split with yogi as the server
  * optimizer learns MNIST in a few hundred steps. */
 LSGD_TEST(example, fedyogi_mnist_learns_on_a_dirichlet_split_in_a_few_hundred_steps)
 {
-    CU_ASSERT_EQUAL_FATAL(test_fetch_mnist(), 0);
-    const char *dir = test_tmpdir();
-    test_output o = run_example("fedyogi_mnist", dir, "--set algorithm.steps=240", 120);
-    CU_ASSERT_EQUAL(o.status, 0);
-    test_output_free(&o);
-    CU_ASSERT(last(dir, "test_accuracy") > 0.85);
+    CU_ASSERT(mnist_accuracy_in_240_steps("fedyogi_mnist") > 0.85);
 }
 
 /* §2: the 3-D quadratic with N = 20, T = 1000, R = 20: communication at
@@ -177,8 +163,8 @@ LSGD_TEST(example, overlap_delay_is_faster_per_round_than_blocking_local_sgd)
         test_output o = run_example("overlap_delay", dir, sets, 120);
         CU_ASSERT_EQUAL_FATAL(o.status, 0);
         test_output_free(&o);
-        wall[k] = last(dir, "wall_s");
-        loss[k] = last(dir, "train_loss");
+        wall[k] = last_value(dir, "wall_s");
+        loss[k] = last_value(dir, "train_loss");
     }
     /* Blocking pays 50 rounds × 10 ms on top of its computation (≈ 7 ms a
      * round here); overlap runs the two side by side and hides about half
@@ -237,7 +223,7 @@ LSGD_TEST(example, fedprox_heterogeneous_drifts_less_than_local_sgd)
     if (!(with_mu < 0.5 * without))
         fprintf(stderr, "\n  mean drift: fedprox %.4g, local_sgd %.4g\n", with_mu, without);
     CU_ASSERT(with_mu < 0.5 * without);
-    CU_ASSERT(last(prox, "objective") < 0.5 * log(8.0)); /* well below chance (ln 8) */
+    CU_ASSERT(last_value(prox, "objective") < 0.5 * log(8.0)); /* well below chance (ln 8) */
 }
 
 /* §5.5 on the same label-sharded blobs: the control variates cancel the
@@ -248,7 +234,7 @@ LSGD_TEST(example, scaffold_heterogeneous_ends_below_local_sgd_with_less_drift)
     const char *scaffold = test_tmpdir(), *plain = test_tmpdir();
     run_example_and_variant("scaffold_heterogeneous", scaffold, plain,
                             "--set algorithm.type=local_sgd");
-    double f = last(scaffold, "objective"), f_plain = last(plain, "objective");
+    double f = last_value(scaffold, "objective"), f_plain = last_value(plain, "objective");
     if (!(f < 0.95 * f_plain))
         fprintf(stderr, "\n  objective: scaffold %.4g, local_sgd %.4g\n", f, f_plain);
     CU_ASSERT(f < 0.95 * f_plain);
@@ -264,7 +250,7 @@ LSGD_TEST(example, post_local_sgd_matches_minibatch_sgd_for_a_fraction_of_the_by
     const char *post = test_tmpdir(), *sync = test_tmpdir();
     run_example_and_variant("post_local_sgd", post, sync,
                             "--set algorithm.type=minibatch_sgd");
-    double f = last(post, "objective"), f_sync = last(sync, "objective");
+    double f = last_value(post, "objective"), f_sync = last_value(sync, "objective");
     if (!(f <= 1.05 * f_sync))
         fprintf(stderr, "\n  objective: post_local_sgd %.4g, minibatch_sgd %.4g\n", f, f_sync);
     CU_ASSERT(f <= 1.05 * f_sync);
@@ -285,7 +271,7 @@ LSGD_TEST(example, fedavg_partial_trains_nearly_as_far_as_full_participation)
     const char *part = test_tmpdir(), *all = test_tmpdir();
     run_example_and_variant("fedavg_partial", part, all,
                             "--set algorithm.fedavg.fraction=1");
-    double f = last(part, "objective"), f_all = last(all, "objective");
+    double f = last_value(part, "objective"), f_all = last_value(all, "objective");
     if (!(f <= 1.15 * f_all))
         fprintf(stderr, "\n  objective: a quarter %.4g, all %.4g\n", f, f_all);
     CU_ASSERT(f <= 1.15 * f_all && f != f_all);

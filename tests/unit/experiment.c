@@ -19,15 +19,9 @@
 /* `lsgd run examples/reproduce/<name>.json --set output.dir=<dir>/out …` from the root. */
 static test_output run_config(const char *name, const char *dir, const char *sets, int timeout)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' run examples/reproduce/%s.json --set output.dir='%s/out' "
-             "--set output.progress=none %s",
-             test_root_dir(), test_build_path("bin/lsgd"), name, dir, sets);
-    test_output o = test_run(cmd, timeout);
-    if (o.status)
-        fprintf(stderr, "\n  %s %s: %s%s", name, sets, o.out, o.err);
-    return o;
+    char config[256];
+    snprintf(config, sizeof config, "examples/reproduce/%s.json", name);
+    return run_config_at_root(config, dir, sets, timeout);
 }
 
 /* Run and expect success; the run's directory (a fresh temporary one). */

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +246,51 @@ int test_count_lines(const char *text)
     if (*text && text[strlen(text) - 1] != '\n')
         lines++;
     return lines;
+}
+
+/* ---- a command that must fail ---- */
+
+static void expect_failure(const char *command, int status, int lines, va_list needles)
+{
+    test_output o = test_run(command, 30);
+    int ok = o.status == status && test_count_lines(o.err) == lines;
+    for (const char *needle; (needle = va_arg(needles, const char *));) {
+        if (!strstr(o.err, needle)) {
+            fprintf(stderr, "\n  missing '%s'", needle);
+            ok = 0;
+        }
+    }
+    if (!ok)
+        fprintf(stderr, "\n  command: %s\n  status %d, %d lines (expected %d, %d), stderr:\n%s"
+                        "  stdout:\n%s",
+                command, o.status, test_count_lines(o.err), status, lines, o.err, o.out);
+    CU_ASSERT_EQUAL(o.status, status);
+    CU_ASSERT_EQUAL(test_count_lines(o.err), lines);
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: "));
+    test_output_free(&o);
+}
+
+void expect_input_error(const char *command, ...)
+{
+    va_list needles;
+    va_start(needles, command);
+    expect_failure(command, 2, 1, needles);
+    va_end(needles);
+}
+
+void expect_input_errors(const char *command, int lines, ...)
+{
+    va_list needles;
+    va_start(needles, lines);
+    expect_failure(command, 2, lines, needles);
+    va_end(needles);
+}
+
+void expect_runtime_error(const char *command, ...)
+{
+    va_list needles;
+    va_start(needles, command);
+    expect_failure(command, 1, 1, needles);
+    va_end(needles);
 }

@@ -13,6 +13,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
+#include <stdio.h>
 
 void lsgd_test_register(const char *suite, const char *name, void (*fn)(void));
 
@@ -33,6 +34,11 @@ const char *test_root_path(const char *relative);
 
 /* A fresh temporary directory (removed at exit); returns its path. */
 const char *test_tmpdir(void);
+/* The same in a local buffer `name`, copied out of the ring of path
+ * buffers so that later path helpers cannot overwrite it. */
+#define TEST_TMPDIR(name) \
+    char name[1024];      \
+    snprintf(name, sizeof name, "%s", test_tmpdir())
 /* Write text to dir/name; returns the full path (static ring buffer). */
 const char *test_write_file(const char *dir, const char *name, const char *text);
 
@@ -45,6 +51,18 @@ typedef struct test_output {
 /* Run `sh -c command` with a time limit in seconds; captures output. */
 test_output test_run(const char *command, int timeout_s);
 void test_output_free(test_output *o);
+
+/* Run command (sh -c, 30 s limit); assert exit status 2 and exactly one
+ * line on stderr containing every needle (NULL-terminated list). */
+void expect_input_error(const char *command, ...) __attribute__((sentinel));
+
+/* The same with exactly `lines` lines on stderr (one error each), every
+ * needle on one of them. */
+void expect_input_errors(const char *command, int lines, ...) __attribute__((sentinel));
+
+/* Run command; assert exit status 1 (a runtime failure) and exactly one
+ * line on stderr containing every needle. */
+void expect_runtime_error(const char *command, ...) __attribute__((sentinel));
 
 /* tools/fetch-data mnist (nothing to do when data/mnist is there):
  * 0 on success, else its status after printing why. */

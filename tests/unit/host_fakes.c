@@ -1,11 +1,10 @@
 /*
- * host_fakes.c — building FAKE plugins and checking bad-input failures
- * for the host's test suites (host_*, config*, cli*).
+ * host_fakes.c — building FAKE plugins for the host's test suites
+ * (host_*, config*, cli*).
  */
 #include "host_fakes.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,49 +81,4 @@ const char *fake_run_config(const char *dir, const char *file, int workers, cons
              "}\n",
              dir, workers, scaling ? scaling : "sgd", transport ? transport : "shm", dir);
     return test_write_file(dir, file, text);
-}
-
-static void expect_failure(const char *command, int status, int lines, va_list needles)
-{
-    test_output o = test_run(command, 30);
-    int ok = o.status == status && test_count_lines(o.err) == lines;
-    for (const char *needle; (needle = va_arg(needles, const char *));) {
-        if (!strstr(o.err, needle)) {
-            fprintf(stderr, "\n  missing '%s'", needle);
-            ok = 0;
-        }
-    }
-    if (!ok)
-        fprintf(stderr, "\n  command: %s\n  status %d, %d lines (expected %d, %d), stderr:\n%s"
-                        "  stdout:\n%s",
-                command, o.status, test_count_lines(o.err), status, lines, o.err, o.out);
-    CU_ASSERT_EQUAL(o.status, status);
-    CU_ASSERT_EQUAL(test_count_lines(o.err), lines);
-    CU_ASSERT_TRUE(ok);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: "));
-    test_output_free(&o);
-}
-
-void expect_input_error(const char *command, ...)
-{
-    va_list needles;
-    va_start(needles, command);
-    expect_failure(command, 2, 1, needles);
-    va_end(needles);
-}
-
-void expect_input_errors(const char *command, int lines, ...)
-{
-    va_list needles;
-    va_start(needles, lines);
-    expect_failure(command, 2, lines, needles);
-    va_end(needles);
-}
-
-void expect_runtime_error(const char *command, ...)
-{
-    va_list needles;
-    va_start(needles, command);
-    expect_failure(command, 1, 1, needles);
-    va_end(needles);
 }

@@ -1,19 +1,10 @@
 /*
  * host_fakes.h — helpers for the host's tests: build a FAKE plugin from
- * tests/data/fake-plugins into a directory with its manifest, and assert
- * that a command fails as bad input should (status 2, one line on stderr
- * that says what and where).
+ * tests/data/fake-plugins into a directory with its manifest, and write a
+ * short run's config naming them.
  */
 #ifndef LSGD_TEST_HOST_FAKES_H
 #define LSGD_TEST_HOST_FAKES_H
-
-#include <stdio.h>
-
-/* A fresh temporary directory, copied out of the harness's ring of path
- * buffers so that later path helpers cannot overwrite it. */
-#define HOST_TMPDIR(name) \
-    char name[1024];      \
-    snprintf(name, sizeof name, "%s", test_tmpdir())
 
 /* Compile tests/data/fake-plugins/<source> into dir/<so_name> with extra
  * compiler flags (e.g. "-DFAKE_ABI_MAJOR=2"); returns 0 on success. */
@@ -35,18 +26,6 @@ const char *fake_transport_manifest(const char *dir, const char *file, const cha
  * (NULL: the defaults) and output in dir/out; returns its path. */
 const char *fake_run_config(const char *dir, const char *file, int workers, const char *scaling,
                             const char *transport);
-
-/* Run command (sh -c, 30 s limit); assert exit status 2 and exactly one
- * line on stderr containing every needle (NULL-terminated list). */
-void expect_input_error(const char *command, ...) __attribute__((sentinel));
-
-/* The same with exactly `lines` lines on stderr (one error each), every
- * needle on one of them. */
-void expect_input_errors(const char *command, int lines, ...) __attribute__((sentinel));
-
-/* Run command; assert exit status 1 (a runtime failure) and exactly one
- * line on stderr containing every needle. */
-void expect_runtime_error(const char *command, ...) __attribute__((sentinel));
 
 /* The lsgd binary under test (absolute). */
 const char *lsgd_bin(void);

@@ -29,9 +29,18 @@ static const char *check_cmd(const char *path)
     return cmd;
 }
 
+/* The command `lsgd run` of a run of 2 workers in dir with the scaling
+ * plugin found in dir (fake_run_config). */
+static const char *run_cmd(const char *dir, const char *scaling)
+{
+    const char *path = fake_run_config(dir, "run.json", 2, scaling, NULL);
+    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
+    return cmd;
+}
+
 LSGD_TEST(host_loader, correct_fake_plugin_passes_check)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "fake.so", NULL), 0);
     const char *manifest = fake_manifest(dir, "fake.json", "fake", "1.0.0", "fake.so", NULL, NULL);
     test_output o = test_run(check_cmd(manifest), 30);
@@ -43,7 +52,7 @@ LSGD_TEST(host_loader, correct_fake_plugin_passes_check)
 
 LSGD_TEST(host_loader, manifest_whose_library_is_missing_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *manifest = fake_manifest(dir, "ghost.json", "ghost", "1.0.0", "ghost.so", NULL, NULL);
     expect_input_error(check_cmd(manifest), "scaling plugin 'ghost'", "ghost.so",
                        "does not exist", NULL);
@@ -51,7 +60,7 @@ LSGD_TEST(host_loader, manifest_whose_library_is_missing_is_refused)
 
 LSGD_TEST(host_loader, library_without_entry_symbol_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_no_entry.c", "noentry.so", NULL), 0);
     const char *manifest = fake_manifest(dir, "noentry.json", "noentry", "1.0.0", "noentry.so", NULL, NULL);
     expect_input_error(check_cmd(manifest), "scaling plugin 'noentry'", "noentry.so",
@@ -60,7 +69,7 @@ LSGD_TEST(host_loader, library_without_entry_symbol_is_refused)
 
 LSGD_TEST(host_loader, abi_major_mismatch_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "abi2.so", "-DFAKE_NAME='\"abi2\"' -DFAKE_ABI_MAJOR=2"), 0);
     const char *manifest = fake_manifest(dir, "abi2.json", "abi2", "1.0.0", "abi2.so", NULL, NULL);
     expect_input_error(check_cmd(manifest), "scaling plugin 'abi2'", "abi2.so",
@@ -69,7 +78,7 @@ LSGD_TEST(host_loader, abi_major_mismatch_is_refused)
 
 LSGD_TEST(host_loader, descriptor_name_differing_from_manifest_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "named.so",
                                      "-DFAKE_NAME='\"other\"' -DFAKE_VERSION='\"2.0\"'"), 0);
     const char *manifest = fake_manifest(dir, "named.json", "named", "1.0.0", "named.so", NULL, NULL);
@@ -81,7 +90,7 @@ LSGD_TEST(host_loader, descriptor_name_differing_from_manifest_is_refused)
 
 LSGD_TEST(host_loader, required_capability_the_host_lacks_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "needy.so", "-DFAKE_NAME='\"needy\"'"), 0);
     const char *manifest = fake_manifest(dir, "needy.json", "needy", "1.0.0", "needy.so",
                                          "[\"rng\", \"quantum\"]", NULL);
@@ -91,7 +100,7 @@ LSGD_TEST(host_loader, required_capability_the_host_lacks_is_refused)
 
 LSGD_TEST(host_loader, hvp_plugin_is_refused_when_the_model_has_no_hvp)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "curv.so",
                                      "-DFAKE_NAME='\"curv\"' -DFAKE_STATISTIC_HVP"), 0);
     const char *path = fake_manifest(dir, "curv.json", "curv", "1.0.0", "curv.so", "[\"hvp\"]", NULL);
@@ -113,7 +122,7 @@ LSGD_TEST(host_loader, hvp_plugin_is_refused_when_the_model_has_no_hvp)
 
 LSGD_TEST(host_loader, hvp_statistic_without_hvp_in_requires_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "sneaky.so",
                                      "-DFAKE_NAME='\"sneaky\"' -DFAKE_STATISTIC_HVP"), 0);
     const char *manifest = fake_manifest(dir, "sneaky.json", "sneaky", "1.0.0", "sneaky.so", NULL, NULL);
@@ -122,7 +131,7 @@ LSGD_TEST(host_loader, hvp_statistic_without_hvp_in_requires_is_refused)
 
 LSGD_TEST(host_loader, so_file_that_is_not_elf_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     test_write_file(dir, "text.so", "this is not a shared object\n");
     const char *manifest = fake_manifest(dir, "text.json", "text", "1.0.0", "text.so", NULL, NULL);
     expect_input_error(check_cmd(manifest), "scaling plugin 'text'", "not an ELF shared object",
@@ -134,7 +143,7 @@ LSGD_TEST(host_loader, so_file_that_is_not_elf_is_refused)
 
 LSGD_TEST(host_loader, duplicate_plugin_names_in_one_directory_are_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     fake_manifest(dir, "one.json", "twin", "1.0.0", "one.so", NULL, NULL);
     fake_manifest(dir, "two.json", "twin", "2.0.0", "two.so", NULL, NULL);
     snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH='%s' '%s' plugins list", dir, lsgd_bin());
@@ -144,22 +153,15 @@ LSGD_TEST(host_loader, duplicate_plugin_names_in_one_directory_are_refused)
 
 LSGD_TEST(host_loader, run_refuses_a_broken_plugin_once_before_starting_workers)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_no_entry.c", "broken.so", NULL), 0);
     fake_manifest(dir, "broken.json", "broken", "1.0.0", "broken.so", NULL, NULL);
-    char config[4096];
-    snprintf(config, sizeof config,
-             "{\"plugin_path\": [\"%s\"], \"workers\": 2, \"model\": {\"type\": \"quadratic\"},"
-             " \"scaling\": {\"plugin\": \"broken\"}, \"output\": {\"dir\": \"%s/out\"}}",
-             dir, dir);
-    const char *path = test_write_file(dir, "run.json", config);
-    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
-    expect_input_error(cmd, "scaling plugin 'broken'", "no entry symbol", NULL);
+    expect_input_error(run_cmd(dir, "broken"), "scaling plugin 'broken'", "no entry symbol", NULL);
 }
 
 LSGD_TEST(host_loader, malformed_manifest_beside_its_library_names_line_and_column)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "fake.so", NULL), 0);
     test_write_file(dir, "fake.json", "{\n  \"name\": \"fake\",\n  \"kind\": \"scaling\"\n  \"version\": \"1.0.0\"\n}\n");
     snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH='%s' '%s' plugins list", dir, lsgd_bin());
@@ -170,7 +172,7 @@ LSGD_TEST(host_loader, malformed_manifest_beside_its_library_names_line_and_colu
 
 LSGD_TEST(host_loader, plugin_built_for_a_newer_abi_minor_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "future.so",
                                      "-DFAKE_NAME='\"future\"' -DFAKE_ABI_MINOR=7"), 0);
     /* the manifest agrees with its library: the host's age is the only fault */
@@ -192,7 +194,7 @@ LSGD_TEST(host_loader, plugin_built_for_a_newer_abi_minor_is_refused)
 
 LSGD_TEST(host_loader, descriptor_smaller_than_the_abi_says_is_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "short.so",
                                      "-DFAKE_NAME='\"short\"' -DFAKE_STRUCT_SIZE=16"), 0);
     const char *manifest = fake_manifest(dir, "short.json", "short", "1.0.0", "short.so", NULL, NULL);
@@ -204,7 +206,7 @@ LSGD_TEST(host_loader, descriptor_smaller_than_the_abi_says_is_refused)
 
 LSGD_TEST(host_loader, check_reports_every_problem_of_a_plugin_and_run_stops_at_the_first)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     /* two faults: the library says version 2.0, and it needs a capability no host has */
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "twofold.so",
                                      "-DFAKE_NAME='\"twofold\"' -DFAKE_VERSION='\"2.0\"'"), 0);
@@ -213,19 +215,13 @@ LSGD_TEST(host_loader, check_reports_every_problem_of_a_plugin_and_run_stops_at_
     expect_input_errors(check_cmd(manifest), 2,
                     "scaling plugin 'twofold' (", "version '2.0' in the library, '1.0.0' in the manifest",
                     "requires capability \"quantum\", which this host does not provide", NULL);
-    char config[4096];
-    snprintf(config, sizeof config,
-             "{\"plugin_path\": [\"%s\"], \"workers\": 2, \"model\": {\"type\": \"quadratic\"},"
-             " \"scaling\": {\"plugin\": \"twofold\"}, \"output\": {\"dir\": \"%s/out\"}}",
-             dir, dir);
-    const char *path = test_write_file(dir, "run.json", config);
-    snprintf(cmd, sizeof cmd, "LSGD_PLUGIN_PATH= '%s' run '%s'", lsgd_bin(), path);
-    expect_input_error(cmd, "scaling plugin 'twofold'", "version '2.0' in the library", NULL);
+    expect_input_error(run_cmd(dir, "twofold"), "scaling plugin 'twofold'",
+                       "version '2.0' in the library", NULL);
 }
 
 LSGD_TEST(host_loader, check_of_a_missing_library_still_checks_what_the_manifest_requires)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *manifest = fake_manifest(dir, "ghost.json", "ghost", "1.0.0", "ghost.so",
                                          "[\"quantum\", \"rng\", \"teleport\"]", NULL);
     expect_input_errors(check_cmd(manifest), 3, "ghost.so", "does not exist",
@@ -234,7 +230,7 @@ LSGD_TEST(host_loader, check_of_a_missing_library_still_checks_what_the_manifest
 
 LSGD_TEST(host_loader, check_reads_no_descriptor_field_of_another_abi_major)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     /* ABI 2 and a wrong version: a 2.x layout is unknown, so only the ABI
      * is reported from the library, then the manifest's own problem */
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "abi2.so",
@@ -279,7 +275,7 @@ static const lsgd_transport_info world_of_one = {.struct_size = sizeof world_of_
 
 LSGD_TEST(host_loader, a_scaling_table_stopping_before_step_is_refused_by_loader_and_host_naming_step)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_scaling.c", "nostep.so",
                                      "-DFAKE_NAME='\"nostep\"' "
                                      "-DFAKE_OPS_SIZE='offsetof(lsgd_scaling_ops, step)'"), 0);
@@ -306,7 +302,7 @@ LSGD_TEST(host_loader, a_scaling_table_stopping_before_step_is_refused_by_loader
 
 LSGD_TEST(host_loader, a_transport_table_stopping_before_barrier_is_refused_by_loader_and_host_naming_barrier)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     CU_ASSERT_EQUAL_FATAL(fake_build(dir, "fake_transport.c", "nobarrier.so",
                                      "-DFAKE_NAME='\"nobarrier\"' "
                                      "-DFAKE_OPS_SIZE='offsetof(lsgd_transport_ops, barrier)'"), 0);
@@ -366,7 +362,7 @@ static void expect_scaling_range(const char *dir, const char *name, const char *
 
 LSGD_TEST(host_loader, a_scaling_table_ending_at_step_loads_and_its_range_past_struct_size_is_absent)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     expect_scaling_range(dir, "whole", "", 7.0f); /* the fake's range, when the table has it */
     expect_scaling_range(dir, "least", "-DFAKE_OPS_SIZE='LSGD_FIELD_END(lsgd_scaling_ops, step)'",
                          1.0f);
@@ -429,7 +425,7 @@ static int average_once(const char *dir, const char *name, const char *cflags, u
 
 LSGD_TEST(host_loader, a_transport_table_ending_at_barrier_loads_and_its_ops_past_struct_size_are_absent)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     uint64_t bytes;
     /* the whole table: its own iallreduce_mean (failing) and bytes_sent are used */
     CU_ASSERT_EQUAL(average_once(dir, "whole", "", &bytes), LSGD_ERR_RUNTIME);
@@ -444,7 +440,7 @@ LSGD_TEST(host_loader, a_transport_table_ending_at_barrier_loads_and_its_ops_pas
 
 LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     opened_fake o;
     open_fake(&o, dir, "slow", "-DFAKE_SLOW_ALLREDUCE -DFAKE_BYTES_SENT=12345");
     float x[3] = {1, 2, 3};
@@ -462,7 +458,7 @@ LSGD_TEST(host_loader, bytes_sent_is_not_asked_while_the_helper_thread_averages)
 
 LSGD_TEST(host_loader, a_fifo_or_directory_named_as_the_library_is_refused_without_waiting_on_it)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     char make[4096];
     snprintf(make, sizeof make, "mkfifo '%s/pipe.so' && mkdir '%s/dir.so'", dir, dir);
     test_output o = test_run(make, 10);

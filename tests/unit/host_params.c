@@ -25,7 +25,7 @@ static const char *const adam_like =
 
 static void read_manifest(lsgd_manifest *m, const char *params)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "adamish.json", "adamish", "1.0", "adamish.so", NULL,
                                      params);
     lsgd_error err;
@@ -42,6 +42,20 @@ static int validate(const lsgd_manifest *m, const char *given_text, json_t **out
     int rc = lsgd_params_validate(out, m, given, "scaling.params", err);
     json_decref(given);
     return rc;
+}
+
+/* given_text refused as input for a plugin whose manifest declares params,
+ * nothing handed back; returns the message (a static buffer). */
+static const char *refused(const char *params, const char *given_text)
+{
+    static lsgd_error err;
+    lsgd_manifest m;
+    read_manifest(&m, params);
+    json_t *v = NULL;
+    CU_ASSERT_EQUAL(validate(&m, given_text, &v, &err), LSGD_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(v);
+    lsgd_manifest_free(&m);
+    return err.message;
 }
 
 LSGD_TEST(host_params, absent_params_get_every_default)
@@ -85,59 +99,42 @@ LSGD_TEST(host_params, given_values_override_defaults_and_the_rest_are_filled)
 
 LSGD_TEST(host_params, unknown_parameter_is_refused_with_the_known_ones_listed)
 {
-    lsgd_manifest m;
-    read_manifest(&m, adam_like);
-    json_t *v = NULL;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(validate(&m, "{\"beta3\": 0.5}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NULL(v);
-    CU_ASSERT_STRING_EQUAL(err.message,
+    CU_ASSERT_STRING_EQUAL(refused(adam_like, "{\"beta3\": 0.5}"),
                            "unknown parameter 'beta3' at scaling.params for scaling plugin 'adamish' "
                            "(did you mean 'beta1' or 'beta2'?); known: beta1, beta2, eps, warmup, "
                            "nesterov, mode");
-    lsgd_manifest_free(&m);
 }
 
 LSGD_TEST(host_params, wrong_type_and_out_of_range_values_name_the_parameter)
 {
-    lsgd_manifest m;
-    read_manifest(&m, adam_like);
-    json_t *v = NULL;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(validate(&m, "{\"beta2\": 1.5}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_STRING_EQUAL(err.message, "scaling plugin 'adamish': scaling.params.beta2: 1.5 is "
-                                        "above the maximum 1 (exclusive)");
-    CU_ASSERT_EQUAL(validate(&m, "{\"eps\": 0}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "scaling.params.eps: 0 equals the minimum 0, which is exclusive"));
-    CU_ASSERT_EQUAL(validate(&m, "{\"warmup\": 1.5}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "scaling.params.warmup: expected an integer, got 1.5"));
-    CU_ASSERT_EQUAL(validate(&m, "{\"nesterov\": \"yes\"}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "scaling.params.nesterov: expected a boolean"));
-    CU_ASSERT_EQUAL(validate(&m, "{\"mode\": \"exakt\"}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "did you mean 'exact'?"));
-    CU_ASSERT_PTR_NULL(v);
-    lsgd_manifest_free(&m);
+    CU_ASSERT_STRING_EQUAL(refused(adam_like, "{\"beta2\": 1.5}"),
+                           "scaling plugin 'adamish': scaling.params.beta2: 1.5 is above the "
+                           "maximum 1 (exclusive)");
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(adam_like, "{\"eps\": 0}"),
+                                  "scaling.params.eps: 0 equals the minimum 0, which is exclusive"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(adam_like, "{\"warmup\": 1.5}"),
+                                  "scaling.params.warmup: expected an integer, got 1.5"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(adam_like, "{\"nesterov\": \"yes\"}"),
+                                  "scaling.params.nesterov: expected a boolean"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(adam_like, "{\"mode\": \"exakt\"}"),
+                                  "did you mean 'exact'?"));
 }
 
 LSGD_TEST(host_params, params_that_are_not_an_object_are_refused)
 {
-    lsgd_manifest m;
-    read_manifest(&m, adam_like);
-    json_t *v = NULL;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(validate(&m, "[0.9]", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "scaling.params: expected an object"));
-    lsgd_manifest_free(&m);
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(adam_like, "[0.9]"), "scaling.params: expected an object"));
 }
 
 LSGD_TEST(host_params, parameter_without_default_must_be_given)
 {
+    const char *endpoint =
+        "{\"endpoint\": {\"type\": \"string\", \"description\": \"where to connect\"}}";
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(endpoint, "{}"),
+                                  "missing required parameter 'endpoint' at scaling.params"));
     lsgd_manifest m;
-    read_manifest(&m, "{\"endpoint\": {\"type\": \"string\", \"description\": \"where to connect\"}}");
+    read_manifest(&m, endpoint);
     json_t *v = NULL;
     lsgd_error err;
-    CU_ASSERT_EQUAL(validate(&m, "{}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "missing required parameter 'endpoint' at scaling.params"));
     CU_ASSERT_EQUAL(validate(&m, "{\"endpoint\": \"tcp://h:1\"}", &v, &err), LSGD_OK);
     json_decref(v);
     lsgd_manifest_free(&m);
@@ -145,18 +142,12 @@ LSGD_TEST(host_params, parameter_without_default_must_be_given)
 
 LSGD_TEST(host_params, plugin_without_params_says_it_takes_none)
 {
-    lsgd_manifest m;
-    read_manifest(&m, NULL);
-    json_t *v = NULL;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(validate(&m, "{\"lr\": 1}", &v, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "takes no parameters"));
-    lsgd_manifest_free(&m);
+    CU_ASSERT_PTR_NOT_NULL(strstr(refused(NULL, "{\"lr\": 1}"), "takes no parameters"));
 }
 
 LSGD_TEST(host_params, manifest_default_outside_its_own_range_is_a_manifest_error)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "bad.json", "bad", "1.0", "bad.so", NULL,
                                      "{\"beta\": {\"type\": \"number\", \"default\": 2, \"maximum\": 1, "
                                      "\"description\": \"d\"}}");

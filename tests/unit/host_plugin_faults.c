@@ -56,7 +56,7 @@ static const char *faulty_plugin(const char *dir, const char *name, const char *
 
 LSGD_TEST(host_plugin_faults, a_sweep_dry_run_of_six_runs_probes_an_unchanged_plugin_in_a_child_once_not_per_run)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *config = faulty_plugin(dir, "counted", "-DFAKE_COUNT_LOADS");
     char text[4096], log[1200], command[8192];
     snprintf(text, sizeof text,
@@ -87,7 +87,7 @@ LSGD_TEST(host_plugin_faults, a_sweep_dry_run_of_six_runs_probes_an_unchanged_pl
 static void expect_op_failure(const char *source, const char *flags, const char *needle,
                               const char *op_failed)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     int transport = strcmp(source, "fake_transport.c") == 0;
     const char *name = transport ? "faketransport" : "mute";
     char so[128], json[128], cflags[256];
@@ -141,7 +141,7 @@ enum fault_seen_by { CHECK, PREFLIGHT, WORKER };
 static void expect_load_failure(enum fault_seen_by by, const char *name, const char *flags,
                                 const char *how)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     char so[1200], who[128], all_flags[256];
     snprintf(all_flags, sizeof all_flags, "%s%s", flags,
              by == WORKER ? " -DFAKE_ONLY_IN_WORKER" : "");

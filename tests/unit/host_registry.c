@@ -16,6 +16,27 @@ static json_t *config_with_path(const char *dir)
     return json_pack("{s:[s]}", "plugin_path", dir);
 }
 
+/* Discovery over plugin_path [dir] refused as input: its message (a
+ * static buffer). */
+static const char *discovery_refused(const char *dir)
+{
+    static lsgd_error err;
+    json_t *cfg = config_with_path(dir);
+    lsgd_registry reg;
+    CU_ASSERT_EQUAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_ERR_INPUT);
+    json_decref(cfg);
+    return err.message;
+}
+
+/* The manifest at path refused as input: its message (a static buffer). */
+static const char *manifest_refused(const char *path)
+{
+    static lsgd_error err;
+    lsgd_manifest m;
+    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
+    return err.message;
+}
+
 static const lsgd_manifest *winner(const lsgd_registry *reg, const char *name)
 {
     for (size_t i = 0; i < reg->count; i++)
@@ -81,7 +102,7 @@ LSGD_TEST(host_registry, builtin_directory_is_found_beside_the_library)
 
 LSGD_TEST(host_registry, manifest_library_path_is_relative_to_the_manifest)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = fake_manifest(dir, "rel.json", "rel", "1.0", "sub/rel.so", NULL, NULL);
     lsgd_manifest m;
     lsgd_error err;
@@ -98,31 +119,23 @@ LSGD_TEST(host_registry, manifest_library_path_is_relative_to_the_manifest)
 
 LSGD_TEST(host_registry, two_manifests_of_one_name_in_one_directory_are_refused)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     fake_manifest(dir, "a.json", "twin", "1.0", "a.so", NULL, NULL);
     fake_manifest(dir, "b.json", "twin", "2.0", "b.so", NULL, NULL);
-    json_t *cfg = config_with_path(dir);
-    lsgd_registry reg;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "duplicate plugin name: scaling plugin 'twin'"));
-    json_decref(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(discovery_refused(dir),
+                                  "duplicate plugin name: scaling plugin 'twin'"));
 }
 
 LSGD_TEST(host_registry, missing_plugin_path_directory_is_named)
 {
-    json_t *cfg = config_with_path("/nonexistent/lsgd-plugins");
-    lsgd_registry reg;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_STRING_EQUAL(err.message, "plugin_path[0]: plugin directory "
-                                        "'/nonexistent/lsgd-plugins' does not exist");
-    json_decref(cfg);
+    CU_ASSERT_STRING_EQUAL(discovery_refused("/nonexistent/lsgd-plugins"),
+                           "plugin_path[0]: plugin directory '/nonexistent/lsgd-plugins' does not "
+                           "exist");
 }
 
 LSGD_TEST(host_registry, unknown_name_suggests_the_nearest_known_names)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     fake_manifest(dir, "precond.json", "precond", "1.0", "p.so", NULL, NULL);
     fake_manifest(dir, "precise.json", "precise", "1.0", "q.so", NULL, NULL);
     json_t *cfg = config_with_path(dir);
@@ -146,35 +159,30 @@ LSGD_TEST(host_registry, unknown_name_suggests_the_nearest_known_names)
 
 LSGD_TEST(host_registry, malformed_manifest_names_file_line_and_column)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "broken.json", "{\n  \"name\": \"x\",\n  \"kind\" \"scaling\"\n}\n");
-    lsgd_manifest m;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "broken.json: line 3, column"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "malformed JSON"));
+    const char *message = manifest_refused(path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(message, "broken.json: line 3, column"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(message, "malformed JSON"));
 }
 
 LSGD_TEST(host_registry, a_manifest_that_is_a_fifo_or_directory_is_refused_without_blocking)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     char path[4200], cmd[8600];
     snprintf(path, sizeof path, "%s/fifo.json", dir);
     snprintf(cmd, sizeof cmd, "mkfifo '%s' && mkdir '%s/dir.json'", path, dir);
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
-    lsgd_manifest m;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "fifo.json: cannot read plugin manifest: it is a "
-                                               "FIFO (named pipe); expected a regular file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(manifest_refused(path), "fifo.json: cannot read plugin manifest: "
+                                  "it is a FIFO (named pipe); expected a regular file"));
     snprintf(path, sizeof path, "%s/dir.json", dir);
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "it is a directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(manifest_refused(path), "it is a directory"));
     /* discovery passes over both (no .so beside them) instead of waiting on the FIFO */
-    json_t *cfg = json_pack("{s:[s]}", "plugin_path", dir);
+    json_t *cfg = config_with_path(dir);
     lsgd_registry reg;
+    lsgd_error err;
     CU_ASSERT_EQUAL(lsgd_registry_discover(&reg, cfg, &err), LSGD_OK);
     lsgd_registry_free(&reg);
     json_decref(cfg);
@@ -182,19 +190,17 @@ LSGD_TEST(host_registry, a_manifest_that_is_a_fifo_or_directory_is_refused_witho
 
 LSGD_TEST(host_registry, manifest_missing_a_field_is_checked_against_the_manifest_schema)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "nokind.json",
                                        "{\"name\":\"x\",\"version\":\"1\",\"abi\":{\"major\":1,\"minor\":0},"
                                        "\"library\":\"x.so\",\"description\":\"d\"}");
-    lsgd_manifest m;
-    lsgd_error err;
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "missing required key 'kind' at the top level"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(manifest_refused(path),
+                                  "missing required key 'kind' at the top level"));
     path = test_write_file(dir, "badkind.json",
                            "{\"name\":\"x\",\"kind\":\"optimizer\",\"version\":\"1\",\"abi\":{\"major\":1,"
                            "\"minor\":0},\"library\":\"x.so\",\"description\":\"d\"}");
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "kind: \"optimizer\" is not one of scaling, transport"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(manifest_refused(path),
+                                  "kind: \"optimizer\" is not one of scaling, transport"));
 }
 
 LSGD_TEST(host_registry, manifest_started_by_names_the_launchers_of_a_transports_workers)
@@ -213,11 +219,10 @@ LSGD_TEST(host_registry, manifest_started_by_names_the_launchers_of_a_transports
     CU_ASSERT_TRUE(json_is_array(m.started_by));
     CU_ASSERT_EQUAL(json_array_size(m.started_by), 0);
     lsgd_manifest_free(&m);
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     const char *path = test_write_file(dir, "one.json",
                                        "{\"name\":\"x\",\"kind\":\"transport\",\"version\":\"1\","
                                        "\"abi\":{\"major\":1,\"minor\":0},\"library\":\"x.so\","
                                        "\"description\":\"d\",\"started_by\":\"mpirun\"}");
-    CU_ASSERT_EQUAL(lsgd_manifest_read(&m, path, &err), LSGD_ERR_INPUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "started_by"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(manifest_refused(path), "started_by"));
 }

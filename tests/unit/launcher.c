@@ -259,7 +259,7 @@ LSGD_TEST(launcher, an_mpi_config_is_sent_to_mpirun_instead)
 
 LSGD_TEST(launcher, a_transport_whose_manifest_names_its_launchers_is_not_started_by_lsgd_run)
 {
-    HOST_TMPDIR(dir);
+    TEST_TMPDIR(dir);
     char *manifest = test_read_file(test_root_path("tests/data/fake-plugins/started_by_fakerun.json"),
                                     NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(manifest);

@@ -65,11 +65,7 @@ static int train(const char *launcher, const char *example, const char *dir, con
     test_output_free(&o);
     if (failed)
         return 1;
-    metrics_table t;
-    if (read_metrics(&t, run)) /* run/out/metrics.csv */
-        return 1;
-    double loss = t.rows ? value(&t, t.rows - 1, column(&t, "train_loss")) : NAN;
-    metrics_free(&t);
+    double loss = last_value(run, "train_loss"); /* run/out/metrics.csv */
     if (!isfinite(loss))
         fprintf(stderr, "\n  %s: last train loss %g\n", cmd, loss);
     return !isfinite(loss);

@@ -80,7 +80,7 @@ static void expect_same_model(const char *set)
 {
     char plugin[1024], args[4096];
     scaffold(plugin, sizeof plugin, "lsq", NULL, NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     snprintf(args, sizeof args, "run '%s' %s", config("tests/data/model_plugin/builtin.json"), set);
     expect_success(lsgd(work, plugin, args));
     snprintf(args, sizeof args, "run '%s' %s", config("tests/data/model_plugin/plugin.json"), set);
@@ -109,7 +109,7 @@ LSGD_TEST(model_plugin, model_json_lists_the_plugins_tensors_as_views_into_the_v
 {
     char plugin[1024];
     scaffold(plugin, sizeof plugin, "lsq", NULL, NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     char args[2048];
     snprintf(args, sizeof args, "run '%s'", config("tests/data/model_plugin/plugin.json"));
     expect_success(lsgd(work, plugin, args));
@@ -132,7 +132,7 @@ LSGD_TEST(model_plugin, oasis_with_a_model_plugin_without_hvp_is_refused_by_vali
     /* the scaffold with its hvp op and "provides": ["hvp"] removed */
     char plugin[1024];
     scaffold(plugin, sizeof plugin, "nohvp", "/\\.hvp = /d", "s/\"provides\": \\[\"hvp\"\\]/\"provides\": []/");
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     char args[2048];
     snprintf(args, sizeof args,
              "validate '%s' --set model.plugin=nohvp --set scaling.plugin=oasis --no-data",
@@ -171,7 +171,7 @@ LSGD_TEST(model_plugin, a_bad_model_parameter_is_refused_naming_model_params_and
 {
     char plugin[1024], args[2048];
     scaffold(plugin, sizeof plugin, "lsq", NULL, NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     snprintf(args, sizeof args, "validate '%s' --set model.params.init_scale=1000",
              config("tests/data/model_plugin/plugin.json"));
     expect_input_error(lsgd(work, plugin, args), "model.params.init_scale", "1000", NULL);
@@ -184,7 +184,7 @@ LSGD_TEST(model_plugin, an_unknown_plugin_both_type_and_plugin_or_keys_of_the_ot
 {
     char plugin[1024], args[2048];
     scaffold(plugin, sizeof plugin, "lsq", NULL, NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     snprintf(args, sizeof args, "validate '%s' --set model.plugin=lsqq",
              config("tests/data/model_plugin/plugin.json"));
     expect_input_error(lsgd(work, plugin, args), "model.plugin", "'lsqq'", "did you mean", NULL);
@@ -217,7 +217,7 @@ LSGD_TEST(model_plugin, overlapping_tensors_in_describe_are_refused_naming_them)
     char plugin[1024], args[2048];
     scaffold(plugin, sizeof plugin, "overlap", "s/.name = \"bias\", .offset = m->d/.name = "
              "\"bias\", .offset = 0/", NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     snprintf(args, sizeof args, "run '%s' --set model.plugin=overlap",
              config("tests/data/model_plugin/plugin.json"));
     expect_input_error(lsgd(work, plugin, args), "model plugin 'overlap'", "weight", "bias",
@@ -229,7 +229,7 @@ LSGD_TEST(model_plugin, a_model_op_failing_without_a_message_is_reported_naming_
     /* fault: loss_grad returns 7 and sets no message */
     char plugin[1024], args[2048];
     scaffold(plugin, sizeof plugin, "silent", "s/    \\*loss = sum \\* inv_n;/    return 7;/", NULL);
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     snprintf(args, sizeof args, "run '%s' --set model.plugin=silent",
              config("tests/data/model_plugin/plugin.json"));
     expect_runtime_error(lsgd(work, plugin, args), "model plugin 'silent'", "loss_grad",

@@ -16,29 +16,29 @@
 #include "lsgd/transport.h"
 #include "transport_peer.h"
 
-LSGD_TEST(shm, three_ranks_average_broadcast_and_barrier_exactly_in_rank_order)
+/* Three ranks run the collectives check (transport_peer.c) with these
+ * params: none fails, and no segment is left behind. */
+static void three_ranks_pass_the_collectives(const char *tag, const char *params)
 {
-    const char *dir = test_tmpdir(), *id = peer_run_id("shm", "collectives");
+    const char *dir = test_tmpdir(), *id = peer_run_id("shm", tag);
     peer_run run;
-    /* 16 KiB slots: the 300007 floats go through 19 chunks */
-    peer_spawn(&run, "shm", 3, 3, id, "{\"chunk_bytes\": 65536, \"timeout_s\": 20}",
-               "collectives", dir, 60);
+    peer_spawn(&run, "shm", 3, 3, id, params, "collectives", dir, 60);
     CU_ASSERT_EQUAL(peer_failed_ranks(&run, "shm"), 0);
     CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
     peer_run_free(&run);
 }
 
+LSGD_TEST(shm, three_ranks_average_broadcast_and_barrier_exactly_in_rank_order)
+{
+    /* 16 KiB slots: the 300007 floats go through 19 chunks */
+    three_ranks_pass_the_collectives("collectives", "{\"chunk_bytes\": 65536, \"timeout_s\": 20}");
+}
+
 LSGD_TEST(shm, hundreds_of_chunks_through_the_ring_of_four_average_exactly_in_rank_order)
 {
-    const char *dir = test_tmpdir(), *id = peer_run_id("shm", "ring");
-    peer_run run;
     /* 4 KiB slots: 300007 floats are 293 chunks per call, each ring entry
      * reused ~73 times while three ranks on two cores drift apart */
-    peer_spawn(&run, "shm", 3, 3, id, "{\"chunk_bytes\": 4096, \"timeout_s\": 20}",
-               "collectives", dir, 60);
-    CU_ASSERT_EQUAL(peer_failed_ranks(&run, "shm"), 0);
-    CU_ASSERT_EQUAL(peer_shm_leftover(id), 0);
-    peer_run_free(&run);
+    three_ranks_pass_the_collectives("ring", "{\"chunk_bytes\": 4096, \"timeout_s\": 20}");
 }
 
 LSGD_TEST(shm, a_peer_killed_during_allreduce_fails_the_others_naming_its_rank)
@@ -140,6 +140,38 @@ LSGD_TEST(shm, shm_offers_a_native_allgather_op)
     const lsgd_transport_ops *ops = p->ops;
     CU_ASSERT(LSGD_HAS_OP(ops, lsgd_transport_ops, allgather));
     dlclose(h);
+}
+
+/* The segment of a world of `world` as rank 0 made it, in bytes (0 when
+ * it never appeared): rank 0 alone, stopped while it waits for the rest. */
+static long segment_size(int world, const char *id)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --transport-peer shm 0 %d %s '{\"timeout_s\": 20}' open_only /dev/null "
+             "2>/dev/null & p=$!; size=0;"
+             " for i in $(seq 400); do [ -e /dev/shm/lsgd-%s ] && size=$(stat -c %%s /dev/shm/lsgd-%s)"
+             " && break; sleep 0.025; done; kill -9 $p; wait $p 2>/dev/null; echo $size",
+             peer_self_exe(), world, id, id, id);
+    test_output o = test_run(cmd, 30);
+    long size = atol(o.out);
+    test_output_free(&o);
+    char name[128];
+    snprintf(name, sizeof name, "/lsgd-%s", id);
+    shm_unlink(name);
+    return size;
+}
+
+LSGD_TEST(shm, the_ring_of_many_ranks_stays_within_16_mib_and_of_few_keeps_its_chunk_bytes)
+{
+    long header_max = 1 << 20; /* pids, barrier words, progress lines */
+    long many = segment_size(64, peer_run_id("shm", "ring64"));
+    long few = segment_size(2, peer_run_id("shm", "ring2"));
+    CU_ASSERT(many > 16 << 20 && many <= (16 << 20) + header_max); /* not 4 × 65 × 512 KiB */
+    CU_ASSERT(few > 4 * 3 * 524288 && few <= 4 * 3 * 524288 + header_max);
+    if (!(many > 16 << 20 && many <= (16 << 20) + header_max) ||
+        !(few > 4 * 3 * 524288 && few <= 4 * 3 * 524288 + header_max))
+        fprintf(stderr, "\n  segments: world 64 %ld bytes, world 2 %ld bytes\n", many, few);
 }
 
 LSGD_TEST(shm, a_stale_segment_of_a_crashed_run_with_the_same_id_is_replaced)

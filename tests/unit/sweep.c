@@ -20,12 +20,28 @@
 
 static char cmd[16384];
 
-/* `cd dir && lsgd ARGS`, within 60 s. */
-static test_output lsgd_in(const char *dir, const char *args)
+/* The command `cd dir && lsgd ARGS` (a static buffer). */
+static const char *lsgd_in_dir(const char *dir, const char *args)
 {
     snprintf(cmd, sizeof cmd, "cd '%s' && LSGD_PLUGIN_PATH= '%s' %s", dir,
              test_build_path("bin/lsgd"), args);
-    return test_run(cmd, 60);
+    return cmd;
+}
+
+/* `cd dir && lsgd ARGS`, within 60 s. */
+static test_output lsgd_in(const char *dir, const char *args)
+{
+    return test_run(lsgd_in_dir(dir, args), 60);
+}
+
+/* The same, which must exit 0 (its stderr shown when not). */
+static test_output lsgd_ok_in(const char *dir, const char *args)
+{
+    test_output o = lsgd_in(dir, args);
+    if (o.status)
+        fprintf(stderr, "\n  lsgd %s: %s", args, o.err);
+    CU_ASSERT_EQUAL(o.status, 0);
+    return o;
 }
 
 static int exists(const char *dir, const char *name)
@@ -104,14 +120,12 @@ static double csv_value(const char *path, const char *key, const char *column)
 
 LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001, 0.002]},\n"
                 " \"zip\": [{\"algorithm.batch_size\": [16, 32], \"schedule.period\": [2, 4]}],\n"
                 " \"seeds\": [1, 2]");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     /* 2 step sizes × 2 zipped pairs × 2 seeds: 8 runs, none of batch 16
      * with period 4 */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "lsgd sweep: 8 runs"));
@@ -130,20 +144,17 @@ LSGD_TEST(sweep, axes_multiply_zip_groups_walk_together_and_seeds_vary_fastest)
 
 LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shortest_distinct_key)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001], \"scaling.params.beta1\": [0.9]},\n"
                 " \"methods\": {\"sgd\": {\"set\": {\"scaling.plugin\": \"sgd\"},\n"
                 "                         \"axes\": {\"algorithm.lr\": [0.01, 0.02]}},\n"
                 "             \"adam\": {\"set\": {\"scaling.plugin\": \"adam\"},\n"
                 "                        \"axes\": {\"outer.params.beta1\": [0.5]}}}");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
     /* beta1 is refused for sgd: the sweep names the axis, value and run */
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "s.json: axis scaling.params.beta1 value 0.9 (run "
-                                         "sgd,lr=0.01,scaling.params.beta1=0.9): "));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --dry-run"),
+                       "s.json: axis scaling.params.beta1 value 0.9 (run "
+                       "sgd,lr=0.01,scaling.params.beta1=0.9): ", NULL);
 
     write_sweep(dir, "s.json", 8,
                 "\"axes\": {\"algorithm.lr\": [0.001]},\n"
@@ -153,10 +164,7 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
                 "             \"adam\": {\"axes\": {\"outer.params.momentum\": [0.5]},\n"
                 "                        \"set\": {\"scaling.plugin\": \"adam\", \"outer.plugin\": "
                 "\"sgd\"}}}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     /* sgd's own lr grid replaces the sweep's 0.001; momentum appears under
      * two sections, so each is named by its section too */
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nsgd,lr=0.01,scaling.params.momentum=0.5: "
@@ -172,8 +180,7 @@ LSGD_TEST(sweep, methods_replace_the_sweeps_axis_of_a_key_and_names_use_the_shor
 
 LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finished_runs)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 40,
                 "\"axes\": {\"algorithm.lr\": [0.0005, 0.001]}, \"seeds\": [1, 2],\n"
                 " \"targets\": [\"objective<=1e30\"]");
@@ -196,8 +203,7 @@ LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finis
     CU_ASSERT_EQUAL(csv_value(csv, "\"lr=0.0005,seed=1\",", "objective<=1e30:step"), 8);
 
     /* again: every run had finished, none starts (each log says one start) */
-    o = lsgd_in(dir, "sweep s.json");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "4 runs: 4 done (4 had finished before)"));
     test_output_free(&o);
     char log[4400];
@@ -213,8 +219,7 @@ LSGD_TEST(sweep, a_sweep_runs_every_setting_reports_each_and_a_rerun_skips_finis
  * 3, step 24, after 100 + 200 + 300 bytes, at 1.5 s. */
 LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_the_metrics)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 40, "\"axes\": {\"algorithm.lr\": [1]}, \"seeds\": [2]");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/out/lr=1,seed=2' && cp '%s' '%s/out/lr=1,seed=2/' && "
              "echo '{}' > '%s/out/lr=1,seed=2/model.json'", dir,
@@ -222,8 +227,7 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
     test_output o = test_run(cmd, 10);
     CU_ASSERT_EQUAL_FATAL(o.status, 0);
     test_output_free(&o);
-    o = lsgd_in(dir, "sweep s.json --target 'train_loss<=0.15' --target 'train_loss<0.05'");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --target 'train_loss<=0.15' --target 'train_loss<0.05'");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "1 runs: 1 done (1 had finished before)"));
     test_output_free(&o);
     char csv[4300];
@@ -243,17 +247,10 @@ LSGD_TEST(sweep, a_target_is_first_met_at_the_round_step_bytes_and_wall_time_of_
  * no run started and nothing written. */
 static void refused_before_any_run(const char *members, const char *line)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, members);
-    test_output o = lsgd_in(dir, "sweep s.json");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-    if (!strstr(o.err, line))
-        fprintf(stderr, "\n  %s: %s", members, o.err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, line));
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json"), line, NULL);
     CU_ASSERT(!exists(dir, "out")); /* no run started, nothing written */
-    test_output_free(&o);
 }
 
 /* Each case: the sweep's members, and what the one line on stderr says. */
@@ -277,15 +274,11 @@ LSGD_TEST(sweep, bad_input_exits_2_naming_the_axis_and_value_before_any_run_star
         {"\"axis\": {}", "s.json: unknown key 'axis' at the top level (did you mean 'axes'?)"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused_before_any_run(cases[i][0], cases[i][1]);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"seeds\": [1]");
-    test_output o = lsgd_in(dir, "sweep s.json --target 'train_loss=0.1'");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--target: target 'train_loss=0.1': expected "
-                                         "METRIC<=VALUE"));
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --target 'train_loss=0.1'"),
+                       "--target: target 'train_loss=0.1': expected METRIC<=VALUE", NULL);
     CU_ASSERT(!exists(dir, "out"));
-    test_output_free(&o);
 }
 
 /* An axis or a method's set of output.dir (or of an output section with a
@@ -300,11 +293,10 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
          "s.json: method m: set output={\"dir\":\"mine\"}: the sweep sets output.dir of each run"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused_before_any_run(cases[i][0], cases[i][1]);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"methods\": {\"m\": {\"set\": {\"output.eval_every\": 2}}}");
-    test_output o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0); /* other output keys are the run's to set */
+    /* other output keys are the run's to set */
+    test_output o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     test_output_free(&o);
 }
 
@@ -313,8 +305,7 @@ LSGD_TEST(sweep, an_axis_or_method_setting_output_dir_is_refused_naming_it)
  * is checked from), not as the first run's. */
 LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     test_write_file(dir, "s.json", "{\"base\": {\"model\": {\"type\": \"bogus\"}}}");
     test_output o = lsgd_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_EQUAL(o.status, 2);
@@ -323,11 +314,8 @@ LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
     CU_ASSERT_PTR_NULL(strstr(o.err, "/tmp/lsgd-sweep-base-"));
     test_output_free(&o);
     test_write_file(dir, "s.json", "{\"base\": \"missing.json\"}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "lsgd: s.json: base missing.json: cannot read config"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "sweep s.json --dry-run"),
+                       "lsgd: s.json: base missing.json: cannot read config", NULL);
 }
 
 /* Ctrl-C (SIGINT to the sweep alone, as a terminal's goes to its process
@@ -337,8 +325,7 @@ LSGD_TEST(sweep, a_bad_base_is_named_as_the_sweep_file_gives_it)
  * running when the signal comes after its first checkpoint. */
 LSGD_TEST(sweep, ctrl_c_stops_every_run_and_a_rerun_resumes_them)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 3200000, "\"seeds\": [1, 2]"); /* ~4 s a run on an idle core */
     snprintf(cmd, sizeof cmd,
              "cd '%s' && { '%s' sweep s.json --jobs 2 & P=$!; "
@@ -406,8 +393,7 @@ static void compare_in(const char *dir, const char *args)
  * 4/3, standard error sqrt(4/9) = 2/3. */
 LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_computed_by_hand)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp --no-plot", hand_sweep());
@@ -444,13 +430,11 @@ LSGD_TEST(compare, mean_standard_error_and_paired_differences_match_values_compu
  * (0.1, 0.5, 0.5) and a's lr 1 (mean 0.09) beats 0.1 (mean 0.1467). */
 LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_asked)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by rounds_to_target "
              "--target 'train_loss<=0.15' -o cmp --no-plot", hand_sweep());
-    test_output o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 0);
+    test_output o = lsgd_ok_in(dir, args);
     test_output_free(&o);
     char csv[4300];
     snprintf(csv, sizeof csv, "%s/cmp/compare.csv", dir);
@@ -461,8 +445,7 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
 
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --by final.train_loss "
              "-o cmp2 --no-plot --baseline b", hand_sweep());
-    o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, args);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "Δ final.train_loss vs b"));
     test_output_free(&o);
     snprintf(csv, sizeof csv, "%s/cmp2/compare.csv", dir);
@@ -474,19 +457,15 @@ LSGD_TEST(compare, best_of_keeps_each_methods_best_step_size_by_the_quantity_ask
 
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.momentum --no-plot",
              hand_sweep());
-    o = lsgd_in(dir, args);
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--best-of algorithm.momentum: no such axis in these "
-                                         "runs; axes: [\"algorithm.lr\"]"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, args), "--best-of algorithm.momentum: no such axis in "
+                       "these runs; axes: [\"algorithm.lr\"]", NULL);
 }
 
 /* Each bad option of compare is one line, exit 2, naming the option and
  * what these runs have instead. */
 LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     static const char *const cases[][2] = {
         {"--by rounds", "--by rounds: unknown quantity; known: rounds_to_target,"},
         {"--baseline c", "--baseline c: no such method in these runs; methods: a, b"},
@@ -496,27 +475,18 @@ LSGD_TEST(compare, bad_options_exit_2_naming_the_option_and_what_the_runs_have)
         char args[4400];
         snprintf(args, sizeof args, "compare '%s' --no-plot -o out %s", hand_sweep(),
                  cases[i][0]);
-        test_output o = lsgd_in(dir, args);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        if (!strstr(o.err, cases[i][1]))
-            fprintf(stderr, "\n  case %zu: %s", i, o.err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, cases[i][1]));
+        expect_input_error(lsgd_in_dir(dir, args), cases[i][1], NULL);
         CU_ASSERT(!exists(dir, "out"));
-        test_output_free(&o);
     }
-    test_output o = lsgd_in(dir, "compare . --no-plot");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, ".: neither a sweep (no sweep.jsonl) nor a run"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "compare . --no-plot"),
+                       ".: neither a sweep (no sweep.jsonl) nor a run", NULL);
 }
 
 /* Figures: PNG and SVG of each; titles name the sweep; accuracy in percent;
  * two runs of the same base name keep distinct names. */
 LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_run_names)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' --best-of algorithm.lr --target 'train_loss<=0.15' "
              "-o cmp", hand_sweep());
@@ -545,8 +515,7 @@ LSGD_TEST(compare, plots_are_png_and_svg_with_bands_titles_percent_and_distinct_
              hand_sweep());
     o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "plot x/run y/run -o plots");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "plot x/run y/run -o plots");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "plots/loss_rounds.svg\n"));
     test_output_free(&o);
     snprintf(path, sizeof path, "%s/plots/loss_rounds.svg", dir);
@@ -579,20 +548,14 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
 
     json_t *invalid = json_load_file(test_root_path("tests/data/sweep/invalid-sweeps.json"), 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(invalid);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     size_t i;
     json_t *doc;
     json_array_foreach(invalid, i, doc) {
         char *text = json_dumps(doc, 0);
         test_write_file(dir, "bad.json", text);
         free(text);
-        o = lsgd_in(dir, "sweep bad.json --dry-run");
-        if (o.status != 2)
-            fprintf(stderr, "\n  invalid-sweeps.json[%zu]: status %d", i, o.status);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        test_output_free(&o);
+        expect_input_error(lsgd_in_dir(dir, "sweep bad.json --dry-run"), NULL);
     }
     json_decref(invalid);
 
@@ -601,10 +564,7 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
     for (size_t k = 0; k < 3; k++) {
         char args[256];
         snprintf(args, sizeof args, "sweep examples/sweeps/%s.sweep.json --dry-run", shipped[k]);
-        o = lsgd_in(test_root_dir(), args);
-        if (o.status)
-            fprintf(stderr, "\n  %s: %s", shipped[k], o.err);
-        CU_ASSERT_EQUAL(o.status, 0);
+        o = lsgd_ok_in(test_root_dir(), args);
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, " runs of "));
         test_output_free(&o);
     }
@@ -615,23 +575,18 @@ LSGD_TEST(sweep, the_host_and_python_jsonschema_agree_on_sweep_files_and_shipped
  * or "..": each directory is under the sweep's. */
 LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_the_sweep)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     write_sweep(dir, "s.json", 8, "\"axes\": {\"plugin_path\": [[\"a/b\"], [\"a_b\"]]}");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/a/b' '%s/a_b'", dir, dir);
     test_output o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    if (o.status)
-        fprintf(stderr, "\n%s", o.err);
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "\nplugin_path=__a_b__,run=2: "));
     test_output_free(&o);
 
     write_sweep(dir, "s.json", 8, "\"methods\": {\"..\": {\"set\": {\"seed\": 3}}}");
-    o = lsgd_in(dir, "sweep s.json --dry-run");
-    CU_ASSERT_EQUAL(o.status, 0);
+    o = lsgd_ok_in(dir, "sweep s.json --dry-run");
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "output.dir=\"out/_.\"\n"));
     test_output_free(&o);
 }
@@ -641,8 +596,7 @@ LSGD_TEST(sweep, runs_whose_values_read_alike_get_distinct_directories_inside_th
  * a FIFO in its place is refused at once. */
 LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused_naming_its_line)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    TEST_TMPDIR(dir);
     static const char *const rows[] = {
         "{\"run\": \"x\", \"dir\": \"..\", \"method\": \"a\", \"status\": \"done\", \"values\": {}}",
         "{\"run\": \"x\", \"dir\": \"a/../../b\", \"method\": \"a\", \"status\": \"done\", "
@@ -662,21 +616,15 @@ LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused
         test_write_file(path, "sweep.jsonl", text);
         char args[128];
         snprintf(args, sizeof args, "compare %s --no-plot", sub);
-        o = lsgd_in(dir, args);
-        CU_ASSERT_EQUAL(o.status, 2);
-        CU_ASSERT_EQUAL(test_count_lines(o.err), 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "/sweep.jsonl line 2: expected a row written by "
-                                             "lsgd sweep"));
-        test_output_free(&o);
+        expect_input_error(lsgd_in_dir(dir, args),
+                           "/sweep.jsonl line 2: expected a row written by lsgd sweep", NULL);
     }
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/fifo' && mkfifo '%s/fifo/sweep.jsonl'", dir, dir);
     test_output o = test_run(cmd, 10);
     test_output_free(&o);
-    o = lsgd_in(dir, "compare fifo --no-plot");
-    CU_ASSERT_EQUAL(o.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "fifo/sweep.jsonl: cannot read sweep results: it is a "
-                                         "FIFO (named pipe)"));
-    test_output_free(&o);
+    expect_input_error(lsgd_in_dir(dir, "compare fifo --no-plot"),
+                       "fifo/sweep.jsonl: cannot read sweep results: it is a FIFO (named pipe)",
+                       NULL);
 }
 
 /* ---- speed-up against workers ------------------------------------------------ */
@@ -689,8 +637,7 @@ LSGD_TEST(compare, a_sweep_results_file_that_lsgd_sweep_did_not_write_is_refused
  * workers: 8 and 8 s, then 4 and 6 at 4 (mean 5, speed-up 1.6, ideal 2). */
 LSGD_TEST(compare, a_worker_sweep_gets_time_to_target_speed_ups_against_the_smallest_workers)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", test_tmpdir()); /* kept: the harness reuses its buffers */
+    TEST_TMPDIR(dir);
     char args[4400];
     snprintf(args, sizeof args, "compare '%s' -o cmp",
              test_root_path("tests/data/sweep/workers"));
@@ -742,10 +689,7 @@ LSGD_TEST(sweep, the_sweeps_tools_reproduce_runs_expand_with_every_run_checked)
         char args[256], expect[64];
         snprintf(args, sizeof args, "sweep examples/reproduce/sweeps/%s.sweep.json --dry-run",
                  sweeps[k]);
-        test_output o = lsgd_in(test_root_dir(), args);
-        if (o.status)
-            fprintf(stderr, "\n  %s: %s", sweeps[k], o.err);
-        CU_ASSERT_EQUAL(o.status, 0);
+        test_output o = lsgd_ok_in(test_root_dir(), args);
         snprintf(expect, sizeof expect, "lsgd sweep: %zu runs of ", runs[k]);
         CU_ASSERT_PTR_NOT_NULL(strstr(o.out, expect));
         test_output_free(&o);

@@ -227,7 +227,7 @@ LSGD_TEST(torchscript, describe_lists_the_modules_parameters_in_order_as_views_i
 
 LSGD_TEST(torchscript, a_file_that_is_not_a_scripted_module_is_refused_naming_it)
 {
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     const char *bogus = test_write_file(work, "bogus.pt", "not a zip archive\n");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
@@ -238,7 +238,7 @@ LSGD_TEST(torchscript, a_file_that_is_not_a_scripted_module_is_refused_naming_it
 
 LSGD_TEST(torchscript, an_mlp_module_trains_under_local_sgd_over_shm_with_oasis)
 {
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run '%s' --set model.params.file='%s'", work,
              lsgd_bin(), test_root_path("tests/data/torchscript/run.json"),

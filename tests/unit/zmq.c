@@ -43,29 +43,31 @@ static void expect_all_ok(const peer_run *run)
     CU_ASSERT_EQUAL(peer_failed_ranks(run, "zmq"), 0);
 }
 
-LSGD_TEST(zmq, three_ranks_over_tcp_average_exactly_in_rank_order_in_frames)
+/* Three ranks in dir run the collectives check (transport_peer.c) with
+ * these params: none fails. */
+static void three_ranks_pass_the_collectives(const char *dir, const char *tag, const char *params)
 {
-    const char *dir = test_tmpdir();
     peer_run run;
-    peer_spawn(&run, "zmq", 3, 3, peer_run_id("zmq", "tcp"),
-               zmq_params(peer_free_port(), "\"timeout_s\": 20"), "collectives", dir, 60);
+    peer_spawn(&run, "zmq", 3, 3, peer_run_id("zmq", tag), params, "collectives", dir, 60);
     expect_all_ok(&run);
     peer_run_free(&run);
 }
 
+LSGD_TEST(zmq, three_ranks_over_tcp_average_exactly_in_rank_order_in_frames)
+{
+    three_ranks_pass_the_collectives(test_tmpdir(), "tcp",
+                                     zmq_params(peer_free_port(), "\"timeout_s\": 20"));
+}
+
 LSGD_TEST(zmq, a_hundred_frames_per_slice_are_summed_in_rank_order_as_each_frame_completes)
 {
-    const char *dir = test_tmpdir();
     char params[256];
     snprintf(params, sizeof params,
              "{\"coordinator\": \"tcp://127.0.0.1:%d\", \"frame_size\": 4096}",
              peer_free_port());
-    peer_run run;
     /* 4 KiB frames: each rank's slice of 300007 floats is 98 frames, summed
      * as soon as both peers' copies of a frame are in */
-    peer_spawn(&run, "zmq", 3, 3, peer_run_id("zmq", "frames"), params, "collectives", dir, 60);
-    expect_all_ok(&run);
-    peer_run_free(&run);
+    three_ranks_pass_the_collectives(test_tmpdir(), "frames", params);
 }
 
 LSGD_TEST(zmq, three_ranks_over_ipc_average_exactly_in_rank_order)
@@ -75,10 +77,7 @@ LSGD_TEST(zmq, three_ranks_over_ipc_average_exactly_in_rank_order)
     snprintf(params, sizeof params,
              "{\"coordinator\": \"ipc://%s/coord\", \"frame_size\": 1048576, \"timeout_s\": 20}",
              dir);
-    peer_run run;
-    peer_spawn(&run, "zmq", 3, 3, peer_run_id("zmq", "ipc"), params, "collectives", dir, 60);
-    expect_all_ok(&run);
-    peer_run_free(&run);
+    three_ranks_pass_the_collectives(dir, "ipc", params);
 }
 
 LSGD_TEST(zmq, a_peer_killed_during_allreduce_fails_the_others_naming_its_rank)

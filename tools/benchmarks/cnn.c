@@ -9,7 +9,9 @@
  *
  * Gradient and HVP are timed interleaved (the machine is shared): each of
  * ROUNDS rounds times REPS calls of one then of the other; each keeps its
- * best round.
+ * best round.  Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, as
+ * cnn.py's time.thread_time): on a quiet machine the wall time, on a loaded
+ * one without the slices other processes took.
  *
  * usage: cnn MNIST_DIR LENET5_CONFIG
  */
@@ -28,7 +30,7 @@ enum { BATCH = 64, BATCHES = 32, REPS = 5, ROUNDS = 30 };
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 

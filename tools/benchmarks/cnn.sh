@@ -2,7 +2,7 @@
 # tools/benchmarks/cnn.sh — LeNet-5 (examples/mnist_lenet5.json), batch 64, one
 # thread: lsgd's cnn training step (loss + gradient) next to PyTorch eager's on the
 # same shapes (tools/benchmarks/cnn.py, torch.set_num_threads(1)), their ratio,
-# and lsgd's HVP / gradient time.
+# and lsgd's HVP / gradient time; times are each thread's CPU time (cnn.c, cnn.py).
 set -euo pipefail
 root=${LSGD_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LSGD_BUILD:-$root/build}
@@ -43,3 +43,4 @@ if [ -s "$tmp/torch" ]; then
 fi
 awk -v r="$(get cnn_lenet5_hvp_over_grad)" 'BEGIN {
     printf "  LeNet-5 HVP / gradient  %.2fx  (target <= 2.5x) %s\n", r, r <= 2.5 ? "ok" : "MISSED" }'
+echo "load average while measured: $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN) cores"

@@ -10,8 +10,10 @@
 #
 # Figures per run: the workers' summed PSS (from /proc/PID/smaps_rollup,
 # sampled every 0.05 s from start to end of a 240-step run; the peak is
-# printed, so the first round is inside the window) and the start-up time lsgd itself prints (from
-# `lsgd run` to the first round).  Targets beside them: summed PSS ≤ (one copy
+# printed, so the first round is inside the window), for shared runs that
+# peak split by kind of mapping per worker (/proc/PID/smaps: the data file,
+# the shm transport's segment, anonymous memory and heap, libraries), and
+# the start-up time lsgd itself prints (from `lsgd run` to the first round).  Targets beside them: summed PSS ≤ (one copy
 # of the data + W × (model + Adam state + shard index)) × 1.2, and start-up
 # ≤ 5 s at 64 workers.
 set -euo pipefail
@@ -57,23 +59,60 @@ pss_of() {
     { cat "${files[@]}" 2>/dev/null || true; } | awk '/^Pss:/ { sum += $2 } END { print sum + 0 }'
 }
 
-# run WORKERS SHARED: "peak_pss_kB startup_s" of one run.
+# by_mapping PIDS…: their summed PSS in kB per kind of mapping, "data transport
+# anon libraries other": the shared rows file, the transport's shm segment,
+# private memory (heap and anonymous: model vectors, scaling state, BLAS and
+# model buffers), shared objects' pages, and the rest (stacks, vdso).
+by_mapping() {
+    local files=() pid
+    for pid in "$@"; do files+=("/proc/$pid/smaps"); done
+    [ ${#files[@]} -gt 0 ] || { echo 0 0 0 0 0; return; }
+    { cat "${files[@]}" 2>/dev/null || true; } | awk '
+        $1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {
+            p = $6
+            if (p ~ /lsgd-data-/) k = "data"
+            else if (p ~ /^\/dev\/shm\//) k = "transport"
+            else if (p == "" || p == "[heap]") k = "anon"
+            else if (p ~ /\.so/) k = "libraries"
+            else k = "other"
+            next
+        }
+        $1 == "Pss:" { sum[k] += $2 }
+        END { printf "%d %d %d %d %d\n", sum["data"], sum["transport"], sum["anon"],
+                     sum["libraries"], sum["other"] }'
+}
+
+# run WORKERS SHARED: "peak_pss_kB startup_s" of one run; the peak's PSS by
+# kind of mapping (by_mapping) goes to $out.mappings.
 run() {
     local workers=$1 shared=$2 out="$tmp/run-$1-$2"
     rm -rf "$cache"/* "$out"
     LSGD_DATA_CACHE=$cache "$lsgd" run "$tmp/job.json" --set workers="$workers" \
         --set data.shared="$shared" --set output.dir="$out" >"$out.log" 2>&1 &
-    local launcher=$! peak=0 pss
+    local launcher=$! peak=0 pss pids
     while kill -0 "$launcher" 2>/dev/null; do
-        # shellcheck disable=SC2046
-        pss=$(pss_of $(pgrep -P "$launcher" || true))
-        [ "$pss" -gt "$peak" ] && peak=$pss
+        pids=$(pgrep -P "$launcher" || true)
+        # shellcheck disable=SC2086
+        pss=$(pss_of $pids)
+        if [ "$pss" -gt "$peak" ]; then
+            peak=$pss
+            # shellcheck disable=SC2086
+            by_mapping $pids > "$out.mappings"
+        fi
         sleep 0.05
     done
     wait "$launcher" || { echo "bench memory: the run of $workers workers failed:" >&2; cat "$out.log" >&2; exit 1; }
     local startup
     startup=$(sed -n 's/.*(start-up \([0-9.]*\) s).*/\1/p' "$out.log" | tail -1)
     echo "$peak ${startup:-?}"
+}
+
+# What a worker holds at the peak of a shared run, by kind of mapping, in MiB per worker.
+per_worker_mappings() {
+    awk -v w="$1" '{ printf "    per worker at the peak: data %.1f (its share of the one copy), " \
+        "anonymous+heap %.1f, shm transport %.1f, libraries %.1f, other %.1f MiB\n",
+        $1 / 1024 / w, $3 / 1024 / w, $2 / 1024 / w, $4 / 1024 / w, $5 / 1024 / w }' \
+        "$tmp/run-$1-true.mappings"
 }
 
 mib() { awk -v kb="$1" 'BEGIN { printf "%.0f", kb / 1024 }'; }
@@ -96,6 +135,7 @@ for workers in ${LSGD_BENCH_WORKERS:-1 4 16 64}; do
             printf '%-8s %-8s %8s MiB %8s MiB %9s MiB/w %8s s %8s\n' "$workers" shared \
                 "$(mib "$peak")" "$(mib "$target_kb")" "$(mib $(((peak - copy_kb) / workers)))" \
                 "$startup" "$startup_target"
+            per_worker_mappings "$workers"
         else
             printf '%-8s %-8s %8s MiB %12s %16s %8s s\n' "$workers" private "$(mib "$peak")" - - \
                 "$startup"

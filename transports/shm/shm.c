@@ -63,6 +63,8 @@
 #define SHM_RUN_ID_MAX 256
 #define SHM_NAME_MAX 128
 #define SHM_RING 4        /* chunks in flight: how far a fast rank may run ahead */
+#define SHM_RING_MAX_BYTES (16u << 20) /* the ring's cap: chunks shrink for many ranks */
+#define SHM_CHUNK_MIN 1024 /* floats */
 #define SHM_SPIN_S 50e-6  /* busy-wait this long for a peer, */
 #define SHM_YIELD_S 2e-3  /* then yield the core until this, then sleep */
 #define SHM_STOPPED "asked to stop (SIGINT/SIGTERM)" /* why a wait ended on info->stop */
@@ -676,8 +678,11 @@ static int shm_open_transport(void **self, const lsgd_params *params,
     s->chunk = (size_t)lsgd_param_number(params, "chunk_bytes") / sizeof(float);
     if (s->timeout_s <= 0)
         s->timeout_s = 60;
-    if (s->chunk < 1024)
-        s->chunk = 1024;
+    size_t cap = SHM_RING_MAX_BYTES / (SHM_RING * ((size_t)s->world + 1) * sizeof(float));
+    if (s->chunk > cap)
+        s->chunk = cap;
+    if (s->chunk < SHM_CHUNK_MIN)
+        s->chunk = SHM_CHUNK_MIN;
     snprintf(s->run_id, sizeof s->run_id, "%s", info->run_id);
     segment_name(s->name, sizeof s->name, s->run_id);
 

@@ -187,6 +187,19 @@ int cli_load_config(json_t **cfg, const cli_args *a)
     return 0;
 }
 
+int cli_load_checked(json_t **cfg, const cli_args *a, int with_data)
+{
+    int rc = cli_load_config(cfg, a);
+    if (rc)
+        return rc;
+    lsgd_error err;
+    lsgd_error_clear(&err);
+    if (!lsgd_worker_preflight(*cfg, (int)lsgd_setting_count(*cfg, "workers"), with_data, &err))
+        return 0;
+    lsgd_config_blame_sets(&err, a->sets, a->n_sets);
+    return cli_report(&err);
+}
+
 /* ---- one worker ------------------------------------------------------------ */
 
 /* A job id shared by every rank of one mpirun/srun, so two jobs of one

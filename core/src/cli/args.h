@@ -46,6 +46,12 @@ int cli_report(const lsgd_error *err);
 /* Load CONFIG with --set overrides; on failure print and return 1 or 2. */
 int cli_load_config(json_t **cfg, const cli_args *a);
 
+/* Load CONFIG with --set overrides, then check it as every worker does
+ * before it starts (lsgd_worker_preflight, the data loaded when
+ * with_data), an error caused by a --set naming it; on failure print and
+ * return 1 or 2 (*cfg, when set, is still the caller's to free). */
+int cli_load_checked(json_t **cfg, const cli_args *a, int with_data);
+
 /* Run this process as worker rank of world: agree with cfg.workers, pick
  * the run id, call the engine (config_path is for the run header; resume
  * and force as given on the command line; with announce a rank above 0

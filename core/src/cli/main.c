@@ -83,6 +83,16 @@ static int command_help(const char *command)
     return shown ? 0 : -1;
 }
 
+/* The subcommands, in the order the usage lists them. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"run", lsgd_cli_run},       {"worker", lsgd_cli_worker}, {"validate", lsgd_cli_validate},
+    {"plugins", lsgd_cli_plugins}, {"plot", lsgd_cli_plot},   {"sweep", lsgd_cli_sweep},
+    {"compare", lsgd_cli_compare},
+};
+
 static int asks_for_help(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -122,26 +132,18 @@ int main(int argc, char **argv)
         return version();
     if (asks_for_help(sub_argc, sub_argv) && command_help(command) == 0)
         return 0;
-    if (strcmp(command, "run") == 0)
-        return lsgd_cli_run(sub_argc, sub_argv);
-    if (strcmp(command, "worker") == 0)
-        return lsgd_cli_worker(sub_argc, sub_argv);
-    if (strcmp(command, "validate") == 0)
-        return lsgd_cli_validate(sub_argc, sub_argv);
-    if (strcmp(command, "plugins") == 0)
-        return lsgd_cli_plugins(sub_argc, sub_argv);
-    if (strcmp(command, "plot") == 0)
-        return lsgd_cli_plot(sub_argc, sub_argv);
-    if (strcmp(command, "sweep") == 0)
-        return lsgd_cli_sweep(sub_argc, sub_argv);
-    if (strcmp(command, "compare") == 0)
-        return lsgd_cli_compare(sub_argc, sub_argv);
+    char known[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(command, commands[i].name) == 0)
+            return commands[i].run(sub_argc, sub_argv);
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                 commands[i].name);
+    }
     char safe[64];
     snprintf(safe, sizeof safe, "%s", command);
     for (char *p = safe; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = '?';
-    return cli_fail(2, "unknown command '%s'; commands: run, worker, validate, plugins, plot, "
-                    "sweep, compare "
-                    "(see lsgd --help)", safe);
+    return cli_fail(2, "unknown command '%s'; commands: %s (see lsgd --help)", safe, known);
 }

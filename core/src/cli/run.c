@@ -17,7 +17,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "engine/worker.h"
 #include "host/config.h"
 #include "host/launcher.h"
 #include "io/run_dir.h"
@@ -71,21 +70,17 @@ int lsgd_cli_run(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_RESUME | CLI_FORCE, 1, usage);
+    /* one of several processes under mpirun/srun: each loads its own data */
+    int rank, world, one_of_many = lsgd_launch_rank_from_env(&rank, &world);
     json_t *cfg = NULL;
     if (!rc)
-        rc = cli_load_config(&cfg, &a);
-    lsgd_error err;
-    lsgd_error_clear(&err);
-    /* one of several processes under mpirun/srun: each loads its own data */
-    int rank, world, one_of_many = !rc && lsgd_launch_rank_from_env(&rank, &world);
-    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
-                                     !one_of_many, &err)) {
-        lsgd_config_blame_sets(&err, a.sets, a.n_sets);
-        rc = cli_report(&err);
-    } else if (one_of_many) {
+        rc = cli_load_checked(&cfg, &a, !one_of_many);
+    if (!rc && one_of_many) {
         rc = cli_run_worker(cfg, a.positional[0], rank, world, a.resume, a.force, 0);
     } else if (!rc) {
         note_shared_cores((int)lsgd_setting_count(cfg, "workers"));
+        lsgd_error err;
+        lsgd_error_clear(&err);
         if (launch(cfg, &a, &err))
             rc = err.message[0] ? cli_report(&err) : err.code;
     }

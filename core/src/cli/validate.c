@@ -1,7 +1,7 @@
 /*
  * validate.c — `lsgd validate CONFIG [--set k=v]… [--print] [--no-data]`:
  * everything `lsgd run` checks before training, by the same function
- * (lsgd_worker_preflight): schema, cross-field rules, plugin names,
+ * (lsgd_worker_preflight, by cli_load_checked): schema, cross-field rules, plugin names,
  * parameters, libraries and needs, and (unless --no-data) the data files,
  * loaded as a run loads them, the shards, the model built on them and the
  * plugins opened on it, files named by plugin parameters.  --print shows
@@ -11,7 +11,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "engine/worker.h"
 #include "host/config.h"
 
 static const char usage[] = "lsgd validate CONFIG [--set KEY=VALUE]... [--print] [--no-data]";
@@ -39,14 +38,7 @@ int lsgd_cli_validate(int argc, char **argv)
     int rc = cli_parse(&a, argc, argv, CLI_SET | CLI_PRINT | CLI_NO_DATA, 1, usage);
     json_t *cfg = NULL;
     if (!rc)
-        rc = cli_load_config(&cfg, &a);
-    lsgd_error err;
-    lsgd_error_clear(&err);
-    if (!rc && lsgd_worker_preflight(cfg, (int)lsgd_setting_count(cfg, "workers"),
-                                     !a.no_data, &err)) {
-        lsgd_config_blame_sets(&err, a.sets, a.n_sets);
-        rc = cli_report(&err);
-    }
+        rc = cli_load_checked(&cfg, &a, !a.no_data);
     if (!rc && a.print) {
         json_dumpf(cfg, stdout, JSON_INDENT(2));
         putchar('\n');

@@ -38,19 +38,29 @@
 
 /* ---- lookups ------------------------------------------------------------ */
 
+enum { KEY_MAX = 256 }; /* the longest key of a dotted path, with its NUL */
+
+/* The key at *p of a dotted path into key[KEY_MAX], *p moved past it and
+ * its dot; 0 when the key is too long to be one. */
+static int next_key(char *key, const char **p)
+{
+    size_t n = strcspn(*p, ".");
+    if (n >= KEY_MAX)
+        return 0;
+    memcpy(key, *p, n);
+    key[n] = '\0';
+    *p += n + ((*p)[n] == '.');
+    return 1;
+}
+
 json_t *lsgd_config_get(const json_t *cfg, const char *dotted)
 {
     const json_t *node = cfg;
-    const char *p = dotted;
-    while (node && *p) {
-        size_t n = strcspn(p, ".");
-        char key[256];
-        if (n >= sizeof key || !json_is_object(node))
+    char key[KEY_MAX];
+    for (const char *p = dotted; node && *p;) {
+        if (!json_is_object(node) || !next_key(key, &p))
             return NULL;
-        memcpy(key, p, n);
-        key[n] = '\0';
         node = json_object_get(node, key);
-        p += n + (p[n] == '.');
     }
     return (json_t *)node;
 }
@@ -90,16 +100,11 @@ static const json_t *schema_default(const char *dotted)
     lsgd_error err;
     const json_t *root = lsgd_schema_get("config", &err);
     const json_t *node = root;
-    const char *p = dotted;
-    while (node && *p) {
-        size_t n = strcspn(p, ".");
-        char key[256];
-        if (n >= sizeof key)
+    char key[KEY_MAX];
+    for (const char *p = dotted; node && *p;) {
+        if (!next_key(key, &p))
             return NULL;
-        memcpy(key, p, n);
-        key[n] = '\0';
         node = json_object_get(json_object_get(followed(root, node), "properties"), key);
-        p += n + (p[n] == '.');
     }
     if (!node)
         return NULL;

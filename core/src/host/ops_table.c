@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "host/registry.h"
 #include "lsgd/compressor.h"
@@ -21,59 +22,63 @@ typedef struct required_op {
     int present; /* LSGD_HAS_OP */
 } required_op;
 
-#define REQUIRED(ops, type, field) {#field, LSGD_FIELD_END(type, field), LSGD_HAS_OP(ops, type, field)}
+enum { MOST_REQUIRED = 6 };
 
-enum {
-    SCALING_REQUIRED = 4,
-    TRANSPORT_REQUIRED = 5,
-    MODEL_REQUIRED = 6,
-    COMPRESSOR_REQUIRED = 5,
-    MOST_REQUIRED = 6
+/* Where a required op sits in its kind's ops table. */
+typedef struct op_place {
+    const char *name;
+    size_t offset, end;
+} op_place;
+
+#define OP(type, field) {#field, offsetof(type, field), LSGD_FIELD_END(type, field)}
+
+/* The required ops of each kind, in the order of its table (a shorter list
+ * ends at the first empty place). */
+static const struct {
+    int kind;
+    op_place ops[MOST_REQUIRED];
+} required[] = {
+    {LSGD_KIND_SCALING,
+     {OP(lsgd_scaling_ops, create), OP(lsgd_scaling_ops, destroy),
+      OP(lsgd_scaling_ops, state_names), OP(lsgd_scaling_ops, step)}},
+    {LSGD_KIND_TRANSPORT,
+     {OP(lsgd_transport_ops, open), OP(lsgd_transport_ops, close),
+      OP(lsgd_transport_ops, allreduce_mean), OP(lsgd_transport_ops, broadcast),
+      OP(lsgd_transport_ops, barrier)}},
+    {LSGD_KIND_MODEL,
+     {OP(lsgd_model_plugin_ops, create), OP(lsgd_model_plugin_ops, destroy),
+      OP(lsgd_model_plugin_ops, describe), OP(lsgd_model_plugin_ops, init),
+      OP(lsgd_model_plugin_ops, loss_grad), OP(lsgd_model_plugin_ops, evaluate)}},
+    {LSGD_KIND_COMPRESSOR,
+     {OP(lsgd_compressor_ops, create), OP(lsgd_compressor_ops, destroy),
+      OP(lsgd_compressor_ops, max_encoded_bytes), OP(lsgd_compressor_ops, encode),
+      OP(lsgd_compressor_ops, decode)}},
 };
 
+/* Every ops table starts with its struct_size. */
+_Static_assert(offsetof(lsgd_scaling_ops, struct_size) == 0 &&
+                   offsetof(lsgd_transport_ops, struct_size) == 0 &&
+                   offsetof(lsgd_model_plugin_ops, struct_size) == 0 &&
+                   offsetof(lsgd_compressor_ops, struct_size) == 0,
+               "struct_size leads every ops table");
+
 /* The required ops of ops (of kind), in the order of the table, and its
- * struct_size; returns how many (0 for an unknown kind). */
+ * struct_size; returns how many (0 for an unknown kind).  An op is present
+ * when struct_size reaches its end and its pointer is set (LSGD_HAS_OP). */
 static size_t required_ops(required_op *out, size_t *size, int kind, const void *ops)
 {
-    if (kind == LSGD_KIND_SCALING) {
-        const lsgd_scaling_ops *s = ops;
-        *size = s->struct_size;
-        const required_op list[SCALING_REQUIRED] = {
-            REQUIRED(s, lsgd_scaling_ops, create), REQUIRED(s, lsgd_scaling_ops, destroy),
-            REQUIRED(s, lsgd_scaling_ops, state_names), REQUIRED(s, lsgd_scaling_ops, step)};
-        __builtin_memcpy(out, list, sizeof list);
-        return SCALING_REQUIRED;
-    }
-    if (kind == LSGD_KIND_TRANSPORT) {
-        const lsgd_transport_ops *t = ops;
-        *size = t->struct_size;
-        const required_op list[TRANSPORT_REQUIRED] = {
-            REQUIRED(t, lsgd_transport_ops, open), REQUIRED(t, lsgd_transport_ops, close),
-            REQUIRED(t, lsgd_transport_ops, allreduce_mean),
-            REQUIRED(t, lsgd_transport_ops, broadcast), REQUIRED(t, lsgd_transport_ops, barrier)};
-        __builtin_memcpy(out, list, sizeof list);
-        return TRANSPORT_REQUIRED;
-    }
-    if (kind == LSGD_KIND_MODEL) {
-        const lsgd_model_plugin_ops *m = ops;
-        *size = m->struct_size;
-        const required_op list[MODEL_REQUIRED] = {
-            REQUIRED(m, lsgd_model_plugin_ops, create), REQUIRED(m, lsgd_model_plugin_ops, destroy),
-            REQUIRED(m, lsgd_model_plugin_ops, describe), REQUIRED(m, lsgd_model_plugin_ops, init),
-            REQUIRED(m, lsgd_model_plugin_ops, loss_grad),
-            REQUIRED(m, lsgd_model_plugin_ops, evaluate)};
-        __builtin_memcpy(out, list, sizeof list);
-        return MODEL_REQUIRED;
-    }
-    if (kind == LSGD_KIND_COMPRESSOR) {
-        const lsgd_compressor_ops *c = ops;
-        *size = c->struct_size;
-        const required_op list[COMPRESSOR_REQUIRED] = {
-            REQUIRED(c, lsgd_compressor_ops, create), REQUIRED(c, lsgd_compressor_ops, destroy),
-            REQUIRED(c, lsgd_compressor_ops, max_encoded_bytes),
-            REQUIRED(c, lsgd_compressor_ops, encode), REQUIRED(c, lsgd_compressor_ops, decode)};
-        __builtin_memcpy(out, list, sizeof list);
-        return COMPRESSOR_REQUIRED;
+    for (size_t k = 0; k < sizeof required / sizeof *required; k++) {
+        if (required[k].kind != kind)
+            continue;
+        memcpy(size, ops, sizeof *size);
+        size_t n = 0;
+        for (const op_place *op = required[k].ops; n < MOST_REQUIRED && op->name; op++, n++) {
+            void (*fn)(void) = NULL; /* every op is a function pointer */
+            if (*size >= op->end)
+                memcpy(&fn, (const char *)ops + op->offset, sizeof fn);
+            out[n] = (required_op){op->name, op->end, fn != NULL};
+        }
+        return n;
     }
     return 0;
 }

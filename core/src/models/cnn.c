@@ -21,7 +21,7 @@
 #include "models/layers/layers.h"
 
 /* act, dact, Ract, Rdact of every activation, maxpool's argmax, the conv columns
- * and their scratch. */
+ * (and those of R{act[in]}, except for a conv reading the data) and their scratch. */
 size_t cnn_workspace_floats(const cnn_impl *m)
 {
     size_t total = m->scratch_floats;
@@ -30,7 +30,7 @@ size_t cnn_workspace_floats(const cnn_impl *m)
     for (int k = 0; k < m->n_nodes; k++) {
         if (m->nodes[k].kind == &cnn_maxpool)
             total += CNN_CHUNK * m->size[m->nodes[k].out];
-        total += 2 * CNN_CHUNK * m->nodes[k].col_floats;
+        total += (m->nodes[k].in ? 2 : 1) * CNN_CHUNK * m->nodes[k].col_floats;
     }
     return total;
 }
@@ -56,7 +56,8 @@ static int workspace(cnn_impl *m)
             p += CNN_CHUNK * m->size[n->out];
         }
         n->col = p, p += CNN_CHUNK * n->col_floats;
-        n->Rcol = p, p += CNN_CHUNK * n->col_floats;
+        if (n->in) /* the data has no direction: no R-columns */
+            n->Rcol = p, p += CNN_CHUNK * n->col_floats;
     }
     m->scratch = p;
     return LSGD_OK;
@@ -75,11 +76,13 @@ static double forward(cnn_impl *m, const cnn_pass *p, const float *labels)
     return softmax_xent_forward(m->act[m->n_nodes], labels, p->B, m->size[m->n_nodes]);
 }
 
-/* The gradient buffers every backward pass adds into, zeroed (the logits' is written). */
+/* The gradient buffers backward passes add into, zeroed (the logits' is written, and
+ * so is the input gradient of a node that overwrites it: cnn_build.c). */
 static void zero_gradients(cnn_impl *m, float **d, size_t B)
 {
     for (int a = 1; a < m->n_nodes; a++)
-        memset(d[a], 0, B * m->size[a] * sizeof(float));
+        if (!m->written[a])
+            memset(d[a], 0, B * m->size[a] * sizeof(float));
 }
 
 /* grad += this chunk's gradient of the loss scaled by `scale` (1/n). */

@@ -25,7 +25,7 @@ typedef struct cnn_node cnn_node;
 typedef struct cnn_pass {
     const float *x, *v; /* parameters; the HVP's direction (NULL outside it) */
     float **act, **dact, **Ract, **Rdact;
-    float *scratch; /* one sample's column gradient, for the conv layers */
+    float *scratch; /* one sample's column gradient and a weight gradient, for the convs */
     size_t B;
 } cnn_pass;
 
@@ -50,10 +50,12 @@ struct cnn_node {
     int in, out, skip;       /* activation indices; skip: a residual block's input */
     size_t w_off, b_off;     /* weight and bias in the flat vector (conv, dense) */
     int bias;
+    int overwrite;           /* backward writes dact[in] instead of adding (its only reader) */
     size_t col_floats;       /* conv: C·K·K·OH·OW per sample (0 when pointwise) */
     /* in the workspace: */
     int32_t *argmax;         /* maxpool: [CNN_CHUNK, OC·OH·OW] */
-    float *col, *Rcol;       /* conv: im2col of act[in] and of Ract[in], [CNN_CHUNK, col_floats] */
+    float *col, *Rcol;       /* conv: im2col of act[in] and of Ract[in] (none when act[in] is
+                                the data), [CNN_CHUNK, col_floats] */
 };
 
 /* The layer kinds (cnn_layers.c). */
@@ -65,7 +67,8 @@ typedef struct cnn_impl {
     int n_nodes;
     size_t size[CNN_MAX_NODES + 1]; /* floats per sample of act[0 .. n_nodes] */
     size_t shape[3];                /* the input's [C, H, W] */
-    size_t scratch_floats; /* the largest col_floats */
+    unsigned char written[CNN_MAX_NODES + 1]; /* dact[a] written by an overwrite node: no zeroing */
+    size_t scratch_floats; /* the largest conv's dcol, dweightᵀ and doutᵀ (conv2d.c) */
     int torch_init; /* no model.init: PyTorch's default U(±1/√fan_in) */
     /* workspace for one chunk, allocated on first use */
     float *work;

@@ -133,7 +133,9 @@ static int parse_conv(build *b, const json_t *spec, const char *key, lsgd_error 
         return lsgd_error_set(err, LSGD_ERR_INPUT, "%s: its im2col columns would need %zu "
                               "floats per sample; lsgd's limit is 2^22", key, col);
     n->col_floats = conv2d_pointwise(n->K, n->S, n->P) ? 0 : col;
-    b->m->scratch_floats = col > b->m->scratch_floats ? col : b->m->scratch_floats;
+    /* dcol, dweightᵀ, doutᵀ: < 2^22 + 2^42 + 2^42 */
+    size_t scratch = col + n->C * n->K * n->K * n->OC + n->OC * n->OH * n->OW;
+    b->m->scratch_floats = scratch > b->m->scratch_floats ? scratch : b->m->scratch_floats;
     char name[24];
     snprintf(name, sizeof name, "conv%d", ++b->convs);
     if ((rc = add_tensors(b, n, name, n->OC, n->C * n->K * n->K, err)))
@@ -335,6 +337,25 @@ static int input_shape(size_t shape[3], const json_t *cfg, const lsgd_dataset *t
     return LSGD_OK;
 }
 
+/* A relu or dense node that is its input's only reader writes that input's gradient
+ * in its backward pass (relu: the masked gradient; dense: a product that overwrites)
+ * instead of adding to it, so the gradient needs no zeroing first. */
+static void mark_sole_writers(cnn_impl *m)
+{
+    int readers[CNN_MAX_NODES + 1] = {0};
+    for (int k = 0; k < m->n_nodes; k++) {
+        readers[m->nodes[k].in]++;
+        if (m->nodes[k].kind == &cnn_residual)
+            readers[m->nodes[k].skip]++;
+    }
+    for (int k = 0; k < m->n_nodes; k++) {
+        cnn_node *n = &m->nodes[k];
+        n->overwrite = n->in > 0 && readers[n->in] == 1 &&
+                       (n->kind == &cnn_relu || n->kind == &cnn_dense);
+        m->written[n->in] |= (unsigned char)n->overwrite;
+    }
+}
+
 int cnn_build(cnn_impl *m, const json_t *cfg, const lsgd_dataset *train, size_t *dim,
               lsgd_error *err)
 {
@@ -357,6 +378,7 @@ int cnn_build(cnn_impl *m, const json_t *cfg, const lsgd_dataset *train, size_t 
                               "%zu, %zu]; expected a flat vector of at least %zu class scores "
                               "(end with {\"dense\": %zu})", b.C, b.H, b.W, classes, classes);
     m->base.classes = (int)b.C;
+    mark_sole_writers(m);
     if (cnn_workspace_floats(m) > LSGD_MAX_MLP_ACTIVATIONS)
         return lsgd_error_set(err, LSGD_ERR_INPUT, "model.layers: this network needs %zu floats "
                               "of activations for a chunk of %d samples; lsgd's limit is 2^28",

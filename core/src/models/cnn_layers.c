@@ -37,45 +37,43 @@ static const float *columns(const cnn_node *n, const float *col, const float *in
 
 static void conv_forward(const cnn_node *n, const cnn_pass *p)
 {
-    const float *col = conv2d_columns(n->col, p->act[n->in], p->B, n->C, n->H, n->W, n->K,
-                                      n->S, n->P);
-    conv2d_forward(p->act[n->out], col, p->x + n->w_off, n->bias ? p->x + n->b_off : NULL,
-                   p->B, n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 0);
+    conv2d_forward(p->act[n->out], n->col, p->act[n->in], p->x + n->w_off,
+                   n->bias ? p->x + n->b_off : NULL, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
+                   n->P, 0);
 }
 
 static void conv_backward(const cnn_node *n, const cnn_pass *p, float *grad)
 {
     if (!grad && !n->in)
         return;
+    conv2d_term term = {p->dact[n->out], columns(n, n->col, p->act[n->in]), p->x + n->w_off};
     conv2d_backward(n->in ? p->dact[n->in] : NULL, grad ? grad + n->w_off : NULL,
-                    grad && n->bias ? grad + n->b_off : NULL, p->dact[n->out],
-                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    grad && n->bias ? grad + n->b_off : NULL, &term, 1, p->scratch, p->B, n->C,
                     n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
 static void conv_forward_r(const cnn_node *n, const cnn_pass *p)
 {
-    conv2d_forward(p->Ract[n->out], columns(n, n->col, p->act[n->in]), p->v + n->w_off,
+    /* the columns conv_forward built (a pointwise conv's: the input itself) */
+    const float *inp = conv2d_pointwise(n->K, n->S, n->P) ? p->act[n->in] : NULL;
+    conv2d_forward(p->Ract[n->out], n->col, inp, p->v + n->w_off,
                    n->bias ? p->v + n->b_off : NULL, p->B, n->C, n->H, n->W, n->OC, n->K, n->S,
                    n->P, 0);
-    if (!n->in)
-        return;
-    const float *Rcol = conv2d_columns(n->Rcol, p->Ract[n->in], p->B, n->C, n->H, n->W, n->K,
-                                       n->S, n->P);
-    conv2d_forward(p->Ract[n->out], Rcol, p->x + n->w_off, NULL, p->B, n->C, n->H, n->W, n->OC,
-                   n->K, n->S, n->P, 1);
+    if (n->in)
+        conv2d_forward(p->Ract[n->out], n->Rcol, p->Ract[n->in], p->x + n->w_off, NULL, p->B,
+                       n->C, n->H, n->W, n->OC, n->K, n->S, n->P, 1);
 }
 
+/* R{dW} = R{dout} ⊗ inp + dout ⊗ R{inp},  R{dinp} = f'ᵀ(R{dout}; W) + f'ᵀ(dout; V) */
 static void conv_backward_r(const cnn_node *n, const cnn_pass *p, float *hv)
 {
+    conv2d_term terms[2] = {
+        {p->Rdact[n->out], columns(n, n->col, p->act[n->in]), p->x + n->w_off},
+        {p->dact[n->out], n->in ? columns(n, n->Rcol, p->Ract[n->in]) : NULL, p->v + n->w_off},
+    };
     conv2d_backward(n->in ? p->Rdact[n->in] : NULL, hv + n->w_off,
-                    n->bias ? hv + n->b_off : NULL, p->Rdact[n->out],
-                    columns(n, n->col, p->act[n->in]), p->x + n->w_off, p->scratch, p->B, n->C,
+                    n->bias ? hv + n->b_off : NULL, terms, n->in ? 2 : 1, p->scratch, p->B, n->C,
                     n->H, n->W, n->OC, n->K, n->S, n->P);
-    if (n->in)
-        conv2d_backward(p->Rdact[n->in], hv + n->w_off, NULL, p->dact[n->out],
-                        columns(n, n->Rcol, p->Ract[n->in]), p->v + n->w_off, p->scratch, p->B,
-                        n->C, n->H, n->W, n->OC, n->K, n->S, n->P);
 }
 
 /* ---- dense ---- */
@@ -93,7 +91,7 @@ static void dense_bwd(const cnn_node *n, const cnn_pass *p, float *grad)
                               p->dact[n->out], p->act[n->in], p->B, n->C, n->OC, 1);
     if (n->in)
         dense_backward_input(p->dact[n->in], p->dact[n->out], p->x + n->w_off, p->B, n->C, n->OC,
-                             1);
+                             !n->overwrite);
 }
 
 static void dense_fwd_r(const cnn_node *n, const cnn_pass *p)
@@ -114,7 +112,7 @@ static void dense_bwd_r(const cnn_node *n, const cnn_pass *p, float *hv)
     dense_backward_weight(hv + n->w_off, NULL, p->dact[n->out], p->Ract[n->in], p->B, n->C,
                           n->OC, 1);
     dense_backward_input(p->Rdact[n->in], p->Rdact[n->out], p->x + n->w_off, p->B, n->C, n->OC,
-                         1);
+                         !n->overwrite);
     dense_backward_input(p->Rdact[n->in], p->dact[n->out], p->v + n->w_off, p->B, n->C, n->OC,
                          1);
 }
@@ -126,10 +124,18 @@ static void relu_fwd(const cnn_node *n, const cnn_pass *p)
     relu_forward(p->act[n->out], p->act[n->in], p->B * in_size(n));
 }
 
+/* dact[in] (+)= 1[act[in] > 0] ⊙ d: written when this node is its only reader */
+static void relu_into(const cnn_node *n, const cnn_pass *p, float *dinp, const float *d)
+{
+    if (n->overwrite)
+        relu_jacobian(dinp, d, p->act[n->in], p->B * in_size(n));
+    else if (n->in)
+        relu_backward(dinp, d, p->act[n->in], p->B * in_size(n));
+}
+
 static void relu_bwd(const cnn_node *n, const cnn_pass *p, float *grad)
 {
-    if (n->in)
-        relu_backward(p->dact[n->in], p->dact[n->out], p->act[n->in], p->B * in_size(n));
+    relu_into(n, p, p->dact[n->in], p->dact[n->out]);
 }
 
 static void relu_fwd_r(const cnn_node *n, const cnn_pass *p)
@@ -139,8 +145,7 @@ static void relu_fwd_r(const cnn_node *n, const cnn_pass *p)
 
 static void relu_bwd_r(const cnn_node *n, const cnn_pass *p, float *hv)
 {
-    if (n->in)
-        relu_backward(p->Rdact[n->in], p->Rdact[n->out], p->act[n->in], p->B * in_size(n));
+    relu_into(n, p, p->Rdact[n->in], p->Rdact[n->out]);
 }
 
 /* ---- max pooling ---- */

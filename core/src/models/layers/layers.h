@@ -30,23 +30,29 @@ size_t conv2d_out_side(size_t n, size_t K, size_t S, size_t P);
 /* A 1×1 kernel with stride 1 and no padding: the input is its own columns. */
 int conv2d_pointwise(size_t K, size_t S, size_t P);
 
-/* col[B, C·K·K, OH·OW] = the receptive fields of inp[B, C, H, W] (im2col); returns
- * col, or inp itself for a pointwise conv (col untouched, may be NULL). */
-const float *conv2d_columns(float *col, const float *inp, size_t B, size_t C, size_t H,
-                            size_t W, size_t K, size_t S, size_t P);
+/* out[B, OC, OH, OW] (+)= weight[OC, C, K, K] ⊛ the input + bias[OC] (bias may be
+ * NULL).  The input's columns (im2col: col[B, C·K·K, OH·OW], col[b][(c·K + i)·K + j,
+ * oh·OW + ow] = inp[b, c, oh·S − P + i, ow·S − P + j], 0 outside) are read from col,
+ * or, when inp is given, built there from inp[B, C, H, W] sample by sample, each
+ * just before its product, and kept for the backward pass.  A pointwise conv
+ * (conv2d_pointwise) reads the input itself: pass it as inp or as col. */
+void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
+                    const float *bias, size_t B, size_t C, size_t H, size_t W, size_t OC,
+                    size_t K, size_t S, size_t P, int accumulate);
 
-/* out[B, OC, OH, OW] (+)= weight[OC, C, K, K] ⊛ the input whose columns are col
- * (conv2d_columns) + bias[OC] (bias may be NULL). */
-void conv2d_forward(float *out, const float *col, const float *weight, const float *bias,
-                    size_t B, size_t C, size_t H, size_t W, size_t OC, size_t K, size_t S,
-                    size_t P, int accumulate);
+/* One product a conv's backward pass differentiates: the gradient dout[B, OC, OH, OW]
+ * of an output computed from the columns col (conv2d_forward's) and weight. */
+typedef struct conv2d_term {
+    const float *dout, *col, *weight;
+} conv2d_term;
 
-/* For dout[B, OC, OH, OW] and the input's columns col: dinp[B, C, H, W] += ∂/∂inp,
- * dweight[OC, C, K, K] += ∂/∂weight, dbias[OC] += Σ dout (any may be NULL: not
- * wanted); dcol is scratch of C·K·K·OH·OW floats. */
-void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *col, const float *weight, float *dcol, size_t B, size_t C,
-                     size_t H, size_t W, size_t OC, size_t K, size_t S, size_t P);
+/* dinp[B, C, H, W] += ∂/∂inp, dweight[OC, C, K, K] += ∂/∂weight summed over the
+ * terms (the R-op's backward has two, added back onto the image at once), and
+ * dbias[OC] += Σ terms[0].dout (any may be NULL: not wanted); scratch holds
+ * (C·K·K + OC)·OH·OW + C·K·K·OC floats. */
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const conv2d_term *terms,
+                     int n_terms, float *scratch, size_t B, size_t C, size_t H, size_t W,
+                     size_t OC, size_t K, size_t S, size_t P);
 
 /* ---- dense.c: fully connected, out = inp · weightᵀ + bias ---- */
 

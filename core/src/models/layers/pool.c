@@ -7,24 +7,36 @@
  */
 #include "models/layers/layers.h"
 
+/* One plane's windows; inlined with K = S = 2 (LeNet's, VGG's) so the window
+ * loops unroll. */
+static inline void maxpool_plane(float *out, int32_t *argmax, const float *plane, size_t c0,
+                                 size_t H, size_t W, size_t K, size_t S)
+{
+    size_t OH = (H - K) / S + 1, OW = (W - K) / S + 1;
+    for (size_t oh = 0; oh < OH; oh++)
+        for (size_t ow = 0; ow < OW; ow++) {
+            size_t best = oh * S * W + ow * S;
+            for (size_t i = 0; i < K; i++)
+                for (size_t j = 0; j < K; j++) {
+                    size_t at = (oh * S + i) * W + ow * S + j;
+                    best = plane[at] > plane[best] ? at : best;
+                }
+            *out++ = plane[best];
+            *argmax++ = (int32_t)(c0 + best);
+        }
+}
+
 void maxpool_forward(float *out, int32_t *argmax, const float *inp, size_t B, size_t C,
                      size_t H, size_t W, size_t K, size_t S)
 {
-    size_t OH = (H - K) / S + 1, OW = (W - K) / S + 1;
+    size_t per_out = ((H - K) / S + 1) * ((W - K) / S + 1);
     for (size_t bc = 0; bc < B * C; bc++) {
-        const float *plane = inp + bc * H * W;
         size_t c0 = (bc % C) * H * W; /* the plane's offset within its sample */
-        for (size_t oh = 0; oh < OH; oh++)
-            for (size_t ow = 0; ow < OW; ow++) {
-                size_t best = oh * S * W + ow * S;
-                for (size_t i = 0; i < K; i++)
-                    for (size_t j = 0; j < K; j++) {
-                        size_t at = (oh * S + i) * W + ow * S + j;
-                        best = plane[at] > plane[best] ? at : best;
-                    }
-                *out++ = plane[best];
-                *argmax++ = (int32_t)(c0 + best);
-            }
+        if (K == 2 && S == 2)
+            maxpool_plane(out, argmax, inp + bc * H * W, c0, H, W, 2, 2);
+        else
+            maxpool_plane(out, argmax, inp + bc * H * W, c0, H, W, K, S);
+        out += per_out, argmax += per_out;
     }
 }
 
