@@ -304,7 +304,7 @@ static void expect_training_loss_to_fall(const char *cwd, const char *work, cons
 
 LSGD_TEST(torchscript, resnet8_trains_on_cifar10_format_files_with_its_loss_falling)
 {
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     char dir[4096], path[4200], sets[8192];
     snprintf(dir, sizeof dir, "%s/cifar", work);
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
@@ -322,7 +322,7 @@ static void expect_example_to_learn(const char *name, const char *sets)
         fprintf(stderr, "  skipped: Fashion-MNIST could not be fetched here\n");
         return;
     }
-    HOST_TMPDIR(work);
+    TEST_TMPDIR(work);
     char config[256];
     snprintf(config, sizeof config, "examples/%s.json", name);
     expect_training_loss_to_fall(test_root_dir(), work, config, sets, 0.7);
