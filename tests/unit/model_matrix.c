@@ -3,7 +3,9 @@
  * config under every scaling plugin `lsgd plugins list` shows (so a new
  * preconditioner is covered the day it is installed), and under every
  * transport: shm and zmq started by `lsgd run`, mpi under mpirun, each to
- * the same model bit for bit.  Short runs on real MNIST: what is checked is
+ * the same model bit for bit; and the torchscript plugin's transformer
+ * example the same way.  Short runs on real MNIST (Fashion-MNIST for the
+ * transformer): what is checked is
  * that the combination runs and its loss stays finite, not how well it
  * learns (cnn.c and torchscript.c check that).
  */
@@ -120,4 +122,18 @@ LSGD_TEST(model_matrix, the_lenet5_example_trains_under_every_installed_scaling_
 LSGD_TEST(model_matrix, the_lenet5_example_trains_to_one_model_bitwise_on_shm_zmq_and_mpi)
 {
     every_transport_trains_to_one_model("examples/mnist_lenet5.json");
+}
+
+/* The torchscript plugin, with the transformer example (examples/models,
+ * on Fashion-MNIST): ResNet-8's runs evaluate three times slower. */
+LSGD_TEST(model_matrix, the_torchscript_transformer_example_trains_under_every_installed_scaling_plugin)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
+    every_scaling_plugin_trains("examples/fashion_mnist_transformer_torchscript.json");
+}
+
+LSGD_TEST(model_matrix, the_torchscript_transformer_example_trains_to_one_model_bitwise_on_shm_zmq_and_mpi)
+{
+    CU_ASSERT_EQUAL_FATAL(test_fetch_data("fashion-mnist"), 0);
+    every_transport_trains_to_one_model("examples/fashion_mnist_transformer_torchscript.json");
 }

@@ -11,8 +11,13 @@
  *   logreg on sparse LIBSVM sets (heart_scale, and a generated 20,000 ×
  *     100,000 set with 50 non-zeros per row): gradient time per sample and
  *     per non-zero, HVP multiple
+ *   with --torchscript RESNET8_PT (tools/export-model resnet8): the torchscript
+ *     model plugin's ResNet-8 training step (loss and gradient by libtorch's
+ *     autograd) and HVP on a batch of 64 CIFAR-10-shaped images, one thread
+ *     (tools/benchmarks/models.py measures PyTorch eager on the same network)
  *
- * usage: models MNIST_DIR HEART_SCALE_PATH | models --preferred-core
+ * usage: models MNIST_DIR HEART_SCALE_PATH | models --torchscript RESNET8_PT
+ *      | models --preferred-core
  */
 #include <cblas.h>
 #include <math.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "host/registry.h"
 #include "models/blas.h"
 #include "models/model.h"
 #include "util/rng.h"
@@ -106,12 +112,14 @@ static void hvp_work(void *ctx, int i)
         die("hvp", &err);
 }
 
+/* reg: NULL for a built-in model type, the registry for a model plugin */
 static void model_ctx_init(model_ctx *c, const char *json, const lsgd_dataset *set,
-                           size_t batch_n, size_t n_batches)
+                           size_t batch_n, size_t n_batches, const lsgd_registry *reg)
 {
     json_t *cfg = json_loads(json, 0, NULL);
     lsgd_error err;
-    if (lsgd_model_create(&c->model, cfg, set, &err) != LSGD_OK)
+    if ((reg ? lsgd_model_open(&c->model, cfg, set, reg, &err)
+             : lsgd_model_create(&c->model, cfg, set, &err)) != LSGD_OK)
         die("model", &err);
     json_decref(cfg);
     size_t dim = c->model->dim;
@@ -246,7 +254,7 @@ static void mnist_figures(const char *mnist_dir)
     printf("mnist_normalize_s %.3f\n", now() - t);
 
     model_ctx c;
-    model_ctx_init(&c, "{\"type\":\"mlp\",\"hidden\":[256]}", mnist, 64, 256);
+    model_ctx_init(&c, "{\"type\":\"mlp\",\"hidden\":[256]}", mnist, 64, 256, NULL);
     sgemm_ctx s;
     double flops;
     sgemm_setup(&s, 64, 784, 256, 10, &flops);
@@ -269,7 +277,7 @@ static void mnist_figures(const char *mnist_dir)
 static void logreg_figures(const char *name, lsgd_dataset *set, size_t batch_n)
 {
     model_ctx c;
-    model_ctx_init(&c, "{\"type\":\"logreg\"}", set, batch_n, 64);
+    model_ctx_init(&c, "{\"type\":\"logreg\"}", set, batch_n, 64, NULL);
     timed_work works[2] = {{grad_work, &c, 0}, {hvp_work, &c, 0}};
     time_interleaved(works, 2, batch_n >= 1000 ? 10 : 1000, 9);
     double grad = works[0].best, hvp = works[1].best;
@@ -284,8 +292,63 @@ static void logreg_figures(const char *name, lsgd_dataset *set, size_t batch_n)
     model_ctx_free(&c);
 }
 
+/* A CIFAR-10 binary batch of n random images (label byte + 3072 pixel bytes). */
+static void write_cifar10(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        die(path, NULL);
+    lsgd_rng rng;
+    lsgd_rng_seed(&rng, 13, 0);
+    unsigned char record[3073];
+    for (size_t i = 0; i < n; i++) {
+        record[0] = (unsigned char)(i % 10);
+        for (size_t k = 1; k < sizeof record; k++)
+            record[k] = (unsigned char)lsgd_rng_below(&rng, 256);
+        fwrite(record, 1, sizeof record, f);
+    }
+    fclose(f);
+}
+
+/* The torchscript plugin's ResNet-8 (the .pt at pt_path), batch 64 of
+ * CIFAR-10-shaped images: a training step (loss_grad) and the HVP. */
+static void torchscript_figures(const char *pt_path)
+{
+    char dir[] = "/tmp/lsgd-bench-models-XXXXXX", path[64], json[4096];
+    if (!mkdtemp(dir))
+        die("mkdtemp", NULL);
+    snprintf(path, sizeof path, "%s/data_batch_1.bin", dir);
+    write_cifar10(path, 1024);
+    snprintf(json, sizeof json, "{\"format\":\"cifar10\",\"files\":[\"%s\"]}", path);
+    double load_s;
+    lsgd_dataset *set = load_json(json, &load_s);
+    lsgd_error err;
+    if (lsgd_dataset_normalize(set, NULL, "unit", &err) != LSGD_OK)
+        die("normalize", &err);
+    unlink(path);
+    rmdir(dir);
+    lsgd_registry reg;
+    if (lsgd_registry_discover(&reg, NULL, &err) != LSGD_OK)
+        die("plugins", &err);
+    snprintf(json, sizeof json, "{\"plugin\":\"torchscript\",\"params\":{\"file\":\"%s\"}}",
+             pt_path);
+    model_ctx c;
+    model_ctx_init(&c, json, set, 64, 16, &reg);
+    timed_work works[2] = {{grad_work, &c, 0}, {hvp_work, &c, 0}};
+    time_interleaved(works, 2, 5, 7);
+    printf("torchscript_resnet8_step_ms %.3f\n", works[0].best * 1e3);
+    printf("torchscript_resnet8_hvp_ms %.3f\n", works[1].best * 1e3);
+    model_ctx_free(&c);
+    lsgd_registry_free(&reg);
+    lsgd_dataset_free(set);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--torchscript") == 0) {
+        torchscript_figures(argv[2]);
+        return 0;
+    }
     if (argc == 2 && strcmp(argv[1], "--preferred-core") == 0) {
         printf("%s\n", lsgd_blas_preferred_core() ? lsgd_blas_preferred_core() : "none");
         return 0;

@@ -5,6 +5,10 @@
 #   lsgd     the kernel lsgd sets (lsgd_blas_preferred_core: SkylakeX / Haswell)
 #   generic  OPENBLAS_CORETYPE=Prescott, the fallback kernel, for reference
 # One BLAS thread throughout (what each worker runs with).
+# Then the torchscript model plugin's ResNet-8 (tools/export-model resnet8) against
+# PyTorch eager on the same network (tools/benchmarks/models.py), batch 64, one
+# thread each (torch.set_num_threads(1) on both sides, OMP/OpenBLAS at 1): the
+# training step (loss + gradient), the HVP, and the step ratio against its target.
 set -euo pipefail
 root=${LSGD_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LSGD_BUILD:-$root/build}
@@ -52,3 +56,31 @@ awk -v r="$(get sparse_logreg_b64_hvp_over_grad)" 'BEGIN { printf "  sparse logr
 awk -v s="$(get mnist_load_s)" 'BEGIN { printf "  MNIST 60,000 images load          %.3f s (target < 1 s)  %s\n", s, s < 1 ? "ok" : "MISSED" }'
 awk -v a="$(awk '$1 == "mlp_sgemm_gflops" { print $2 }' "$tmp/generic")" -v b="$(get mlp_sgemm_gflops)" \
     'BEGIN { printf "  sgemm on the MLP shapes           %.1f GFLOP/s vs %.1f with the generic kernel (%.1fx)\n", b, a, b / a }'
+
+# ---- torchscript ResNet-8 against PyTorch eager (needs python3-torch for both:
+# the .pt is exported at bench time) ----
+echo
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "bench models: python3-torch missing; torchscript ResNet-8 figures skipped" >&2
+    exit 0
+fi
+/usr/bin/python3 "$root/tools/export-model" resnet8 "$tmp/resnet8.pt" >/dev/null
+one=(env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+[ -n "$preferred" ] && [ "$preferred" != none ] && one+=(OPENBLAS_CORETYPE="$preferred")
+# lsgd and PyTorch take turns, three runs each; each *_ms figure keeps its best run
+for run in 1 2 3; do
+    "${one[@]}" "$bin" --torchscript "$tmp/resnet8.pt" >> "$tmp/ts"
+    "${one[@]}" /usr/bin/python3 "$root/tools/benchmarks/models.py" >> "$tmp/eager"
+done
+awk '$1 ~ /_ms$/ { if (!($1 in v) || $2 < v[$1]) v[$1] = $2; next }
+     !($1 in v) { v[$1] = $2; order[++n] = $1 }
+     END { for (k in v) print k, v[k] }' "$tmp/ts" "$tmp/eager" | sort > "$tmp/resnet8"
+cat "$tmp/resnet8"
+rget() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/resnet8"; }
+echo
+echo "targets (ResNet-8, batch 64, [3, 32, 32], one thread each; torch $(rget torch_version)):"
+awk -v a="$(rget torchscript_resnet8_step_ms)" -v b="$(rget torch_resnet8_step_ms)" 'BEGIN {
+    printf "  torchscript ResNet-8 step: lsgd %.2f ms, PyTorch eager %.2f ms: %.2fx  (target <= 1.1x) %s\n",
+           a, b, a / b, (a / b <= 1.1 ? "ok" : "MISSED") }'
+awk -v a="$(rget torchscript_resnet8_hvp_ms)" -v b="$(rget torch_resnet8_hvp_ms)" 'BEGIN {
+    printf "  torchscript ResNet-8 HVP:  lsgd %.2f ms, PyTorch eager %.2f ms: %.2fx\n", a, b, a / b }'
